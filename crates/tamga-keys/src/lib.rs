@@ -51,6 +51,17 @@ pub trait Signer: Send + Sync {
     }
 }
 
+impl std::fmt::Debug for dyn Signer {
+    // Public facts only: a signer's Debug output may end up in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("label", &self.label())
+            .field("algorithm", &self.key_algorithm())
+            .field("key_id", &self.key_id())
+            .finish()
+    }
+}
+
 /// Where a key lives, and what it is; returned by [`KeyStore::list`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyInfo {

@@ -166,3 +166,76 @@ pub fn shared_testdata() -> Option<PathBuf> {
     let p = here.join("../../../shared/testdata");
     p.is_dir().then_some(p)
 }
+
+/// `openssl` as a peer: independent checks of what Tamga produces.
+pub mod openssl {
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Writes DER as PEM with the given label.
+    pub fn pem(label: &str, der: &[u8]) -> String {
+        use std::fmt::Write;
+        let b64 = base64_encode(der);
+        let mut out = format!("-----BEGIN {label}-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            let _ = writeln!(out, "{}", String::from_utf8_lossy(chunk));
+        }
+        let _ = writeln!(out, "-----END {label}-----");
+        out
+    }
+
+    fn base64_encode(data: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+        for c in data.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs openssl with `args` in `dir`; returns (success, stdout+stderr).
+    pub fn run(dir: &Path, args: &[&str]) -> (bool, String) {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl must be installed");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// Verifies `signature` over `message` with `openssl`, for a Tamga signature algorithm name
+    /// (`ecdsa-p256-sha256`, `ed25519`, `rsa-pss-sha256`, …). Returns openssl's verdict.
+    pub fn verify(algorithm: &str, spki_der: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("pub.pem"), pem("PUBLIC KEY", spki_der)).unwrap();
+        std::fs::write(dir.path().join("msg"), message).unwrap();
+        std::fs::write(dir.path().join("sig"), signature).unwrap();
+        let mut args: Vec<&str> = match algorithm {
+            "ed25519" => vec!["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig"],
+            _ => {
+                let hash = if algorithm.ends_with("sha384") { "-sha384" } else { "-sha256" };
+                vec!["dgst", hash, "-verify", "pub.pem", "-signature", "sig"]
+            }
+        };
+        match algorithm {
+            "rsa-pss-sha256" => args.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"]),
+            "rsa-pss-sha384" => args.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:48"]),
+            _ => {}
+        }
+        if algorithm != "ed25519" {
+            args.push("msg");
+        }
+        run(dir.path(), &args).0
+    }
+}
