@@ -44,13 +44,12 @@ pub enum KeyError {
     #[error("the key passphrase is empty")]
     EmptyPassphrase,
     /// The key file could not be read or written.
-    #[error("key file {}: {source}", path.display())]
+    #[error("key file {}: {error}", path.display())]
     KeyFileIo {
         /// The file or directory.
         path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
+        /// What the OS said (in the message, so one-line reports show it once).
+        error: std::io::Error,
     },
     /// The key file is not a PKCS#8 key Tamga can read.
     #[error("key file {}: {reason}", path.display())]
@@ -98,13 +97,12 @@ pub enum KeyError {
         token: String,
     },
     /// Any other PKCS#11 failure.
-    #[error("PKCS#11 {operation}: {source}")]
+    #[error("PKCS#11 {operation}: {error}")]
     Pkcs11 {
         /// What Tamga was doing.
         operation: &'static str,
         /// The module's answer.
-        #[source]
-        source: cryptoki::error::Error,
+        error: cryptoki::error::Error,
     },
     /// The crypto library refused (key generation, signing).
     #[error("crypto operation failed: {0}")]

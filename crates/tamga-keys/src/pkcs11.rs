@@ -49,7 +49,7 @@ impl std::fmt::Debug for Pkcs11Config {
 }
 
 fn ck(operation: &'static str) -> impl Fn(CkError) -> KeyError {
-    move |source| KeyError::Pkcs11 { operation, source }
+    move |error| KeyError::Pkcs11 { operation, error }
 }
 
 /// Loaded modules, by path: `C_Initialize` may run only once per module per process.

@@ -215,9 +215,9 @@ impl SoftwareKeyStore {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(|source| KeyError::KeyFileIo {
+            .map_err(|error| KeyError::KeyFileIo {
                 path: dir.clone(),
-                source,
+                error,
             })?;
         Ok(Self {
             dir,
@@ -239,9 +239,9 @@ impl SoftwareKeyStore {
     }
 
     fn io(path: &Path) -> impl Fn(std::io::Error) -> KeyError + '_ {
-        move |source| KeyError::KeyFileIo {
+        move |error| KeyError::KeyFileIo {
             path: path.to_owned(),
-            source,
+            error,
         }
     }
 
@@ -267,7 +267,7 @@ impl SoftwareKeyStore {
                 } else {
                     KeyError::KeyFileIo {
                         path: path.clone(),
-                        source,
+                        error: source,
                     }
                 }
             })?;

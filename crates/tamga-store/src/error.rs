@@ -13,13 +13,12 @@ pub enum StoreError {
         reason: String,
     },
     /// The database could not be reached or opened.
-    #[error("database {url} unreachable: {source}")]
+    #[error("database {url} unreachable: {error}")]
     Unreachable {
         /// The URL, password redacted.
         url: String,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
+        /// The driver's error (in the message, not the error chain, so it prints once).
+        error: sqlx::Error,
     },
     /// A migration failed or the schema does not match this binary.
     #[error("schema migration {version}: {reason}")]

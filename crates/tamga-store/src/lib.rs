@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Connection, Transaction};
 
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
@@ -127,6 +127,20 @@ impl Store {
             };
             opts.connect_lazy_with(connect_options.clone())
         };
+        // One direct connection first: a pool's acquire timeout would hide the real cause
+        // ("connection refused", "no such file") behind "pool timed out".
+        let unreachable = |error| StoreError::Unreachable {
+            url: url_redacted.clone(),
+            error,
+        };
+        let probe = tokio::time::timeout(
+            options.connect_timeout,
+            sqlx::AnyConnection::connect_with(&connect_options),
+        )
+        .await
+        .map_err(|_| unreachable(sqlx::Error::PoolTimedOut))?
+        .map_err(unreachable)?;
+        probe.close().await?;
         let (reader, writer) = match backend {
             Backend::Sqlite => {
                 // The writer opens (and so creates) the file before any reader does.
@@ -201,9 +215,9 @@ async fn check_reachable(pool: &AnyPool, url_redacted: &str) -> Result<(), Store
     pool.acquire()
         .await
         .map(drop)
-        .map_err(|source| StoreError::Unreachable {
+        .map_err(|error| StoreError::Unreachable {
             url: url_redacted.to_owned(),
-            source,
+            error,
         })
 }
 

@@ -1,1 +1,35 @@
-fn main() {}
+//! `tamga`: one binary that runs any set of the platform's roles.
+//!
+//! The binary only wires libraries together: configuration, the store, the key store, the HTTP
+//! node and the roles. Errors reach the user here as one line naming the cause, with a non-zero
+//! exit; nothing below this file prints.
+
+mod cli;
+mod config;
+mod demo;
+mod roles;
+mod secrets;
+mod startup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` joins the context chain into one line: "cause: because: root cause".
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

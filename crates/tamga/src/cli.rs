@@ -1,0 +1,113 @@
+//! Command line: `serve`, `demo`, `keys`, `config check`. Later issues add `pki`, `sign`,
+//! `verify`, `ledger` and `exchange` beside these.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tamga_keys::KeyAlgorithm;
+
+use crate::config::Config;
+use crate::{demo, startup};
+
+/// Tamga — signature-first e-government platform / цахим засаглалын платформ.
+#[derive(Debug, Parser)]
+#[command(name = "tamga", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the roles a configuration file names.
+    Serve {
+        /// TOML configuration file; `TAMGA_…` environment variables override it.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run every role on an embedded SQLite database with a synthetic country.
+    Demo {
+        /// Data directory (reused on the next start).
+        #[arg(long, default_value = "./tamga-demo")]
+        data: PathBuf,
+        /// Port to listen on (0 picks a free one; demo.json tells which).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+    },
+    /// Manage signing keys in the configured key store.
+    Keys {
+        /// TOML configuration file.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check a configuration without starting anything.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List keys: label, algorithm, key id (SHA-256 of the public key).
+    List,
+    /// Generate a key.
+    Generate {
+        /// The key's label.
+        label: String,
+        /// ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096.
+        #[arg(long, default_value = "ec-p256")]
+        algorithm: KeyAlgorithm,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load and validate; print the effective configuration as TOML-equivalent JSON.
+    Check {
+        /// TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref()).context("configuration")?;
+            startup::init_logging(&config);
+            startup::serve(config, None).await
+        }
+        Command::Demo { data, port, bind } => demo::run(data, bind, port).await,
+        Command::Keys { config, command } => {
+            let config = Config::load(config.as_deref()).context("configuration")?;
+            let keys = startup::open_key_store(&config)?;
+            match command {
+                KeysCommand::List => {
+                    for k in keys.list()? {
+                        println!("{}\t{}\t{}", k.label, k.algorithm, k.key_id);
+                    }
+                }
+                KeysCommand::Generate { label, algorithm } => {
+                    let signer = keys.generate(&label, algorithm)?;
+                    println!("{}\t{}\t{}", signer.label(), signer.key_algorithm(), signer.key_id());
+                }
+            }
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => {
+            let config = Config::load(config.as_deref()).context("configuration")?;
+            println!("{}", serde_json::to_string_pretty(&config)?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The node's configuration: a TOML file, overridden by `TAMGA_…` environment variables
+//! (`TAMGA_NODE__LISTEN=0.0.0.0:8443` sets `node.listen`; `__` separates levels), validated
+//! before anything starts. Unknown keys are errors that name the key, so a typo never silently
+//! falls back to a default. Secrets are never in the file: the key passphrase and token PIN come
+//! from files the operator protects (mode 0600) or from `TAMGA_KEY_PASSPHRASE` /
+//! `TAMGA_PKCS11_PIN`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use tamga_keys::KeyAlgorithm;
+
+/// Environment variables that start with `TAMGA_` but are not configuration keys.
+const NOT_CONFIG_ENV: &[&str] = &[
+    "LOG",
+    "LOG_FORMAT",
+    "KEY_PASSPHRASE",
+    "PKCS11_PIN",
+    "TEST_DATABASE_URL",
+];
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the node keeps its files (SQLite database, key files).
+    pub data_dir: PathBuf,
+    /// Which roles this node runs.
+    pub roles: Vec<Role>,
+    /// The HTTP listener.
+    pub node: NodeConfig,
+    /// The database.
+    pub database: DatabaseConfig,
+    /// Signing keys.
+    pub keys: KeysConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// A role a node can run. Later issues add the trust services, registry, gateway, ledger,
+/// identity provider and portal.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Node information and its public keys (`/api/v1/node`).
+    Node,
+}
+
+impl Role {
+    /// Every role this binary can run.
+    pub const ALL: &'static [Role] = &[Role::Node];
+}
+
+/// The HTTP side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// A name for this node in logs and `/api/v1/node`.
+    pub name: String,
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Seconds one request may take.
+    pub request_timeout_secs: u64,
+    /// Seconds in-flight requests may run after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`; unset means `<data_dir>/tamga.db`.
+    pub url: Option<String>,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+}
+
+/// Where signing keys live.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// `software` (encrypted PKCS#8 files under `<data_dir>/keys`) or `pkcs11`.
+    pub backend: KeyBackend,
+    /// File holding the passphrase of software keys (else `TAMGA_KEY_PASSPHRASE`).
+    pub passphrase_file: Option<PathBuf>,
+    /// Label of the node's own signing key.
+    pub node_key_label: String,
+    /// Algorithm for the node key when it is first generated.
+    #[serde(with = "key_algorithm_name")]
+    pub node_key_algorithm: KeyAlgorithm,
+    /// The token, when `backend = "pkcs11"`.
+    pub pkcs11: Option<Pkcs11Section>,
+}
+
+/// Which key store.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyBackend {
+    /// aws-lc-rs keys in encrypted files.
+    Software,
+    /// A PKCS#11 token.
+    Pkcs11,
+}
+
+/// A PKCS#11 token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Section {
+    /// The module (`.so`).
+    pub module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// File holding the user PIN (else `TAMGA_PKCS11_PIN`).
+    pub pin_file: Option<PathBuf>,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json` (`TAMGA_LOG_FORMAT` wins).
+    pub format: String,
+    /// Filter in `RUST_LOG` syntax (`TAMGA_LOG` wins).
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tamga-data"),
+            roles: vec![Role::Node],
+            node: NodeConfig::default(),
+            database: DatabaseConfig::default(),
+            keys: KeysConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            name: "tamga".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 8,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            backend: KeyBackend::Software,
+            passphrase_file: None,
+            node_key_label: "node".into(),
+            node_key_algorithm: KeyAlgorithm::EcP256,
+            pkcs11: None,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+mod key_algorithm_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tamga_keys::KeyAlgorithm;
+
+    pub fn serialize<S: Serializer>(a: &KeyAlgorithm, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<KeyAlgorithm, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(|_| {
+            let known: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();
+            serde::de::Error::custom(format!(
+                "unknown key algorithm {name:?}, expected one of {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an override does not fit the schema.
+    #[error("{0}")]
+    Invalid(String),
+    /// A value fits the schema but not the rules.
+    #[error("{key}: {reason}")]
+    Rule {
+        /// The dotted key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Loads `file` (if given) under the defaults, then the `TAMGA_…` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        fig = fig.merge(
+            Env::prefixed("TAMGA_")
+                .filter(|k| !NOT_CONFIG_ENV.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)))
+                .split("__"),
+        );
+        let config: Config = fig.extract().map_err(|e| {
+            ConfigError::Invalid(
+                e.into_iter()
+                    .map(|e| describe(&e))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the rules a schema cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let rule = |key, reason: &str| ConfigError::Rule {
+            key,
+            reason: reason.to_owned(),
+        };
+        if self.roles.is_empty() {
+            return Err(rule("roles", "at least one role is needed"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(rule("database.max_connections", "must be at least 1"));
+        }
+        if let Some(url) = &self.database.url {
+            tamga_store::Backend::of_url(url)
+                .map_err(|e| rule("database.url", &e.to_string()))?;
+        }
+        if self.node.request_timeout_secs == 0 {
+            return Err(rule("node.request_timeout_secs", "must be at least 1"));
+        }
+        if self.keys.backend == KeyBackend::Pkcs11 && self.keys.pkcs11.is_none() {
+            return Err(rule(
+                "keys.pkcs11",
+                "a [keys.pkcs11] section (module, token_label) is required when keys.backend = \"pkcs11\"",
+            ));
+        }
+        if self.node.name.trim().is_empty() {
+            return Err(rule("node.name", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("tamga.db").display())
+        })
+    }
+}
+
+/// One figment error as a line naming the key and where its value came from.
+fn describe(e: &figment::Error) -> String {
+    let key = if e.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", e.path.join("."))
+    };
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(s) => format!(" (in {s})"),
+            None => format!(" (in {})", m.name),
+        })
+        .unwrap_or_default();
+    format!("{key}{}{source}", e.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tamga.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path))
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = load_str("").unwrap();
+        assert_eq!(c.roles, vec![Role::Node]);
+        assert!(c.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn a_full_file_loads() {
+        let c = load_str(
+            r#"
+            data_dir = "/var/lib/tamga"
+            roles = ["node"]
+            [node]
+            name = "khur-gateway-1"
+            listen = "0.0.0.0:8443"
+            [database]
+            url = "postgres://tamga@db/tamga"
+            [keys]
+            backend = "pkcs11"
+            node_key_algorithm = "ec-p384"
+            [keys.pkcs11]
+            module = "/usr/lib/softhsm/libsofthsm2.so"
+            token_label = "agency"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.node.listen.port(), 8443);
+        assert_eq!(c.keys.node_key_algorithm, KeyAlgorithm::EcP384);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = load_str("[node]\nlisen = \"0.0.0.0:1\"\n").unwrap_err().to_string();
+        assert!(err.contains("node.lisen") || err.contains("lisen"), "{err}");
+        assert!(err.contains("unknown field"), "{err}");
+        let err = load_str("colour = 1\n").unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load_str("[node]\nlisten = \"not an address\"\n").unwrap_err().to_string();
+        assert!(err.contains("node.listen"), "{err}");
+        let err = load_str("[keys]\nnode_key_algorithm = \"dsa-1024\"\n").unwrap_err().to_string();
+        assert!(err.contains("keys.node_key_algorithm") && err.contains("ec-p256"), "{err}");
+        let err = load_str("roles = [\"node\", \"printer\"]\n").unwrap_err().to_string();
+        assert!(err.contains("roles"), "{err}");
+        let err = load_str("[database]\nurl = \"mysql://x\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("database.url"), "{err}");
+        let err = load_str("[keys]\nbackend = \"pkcs11\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("keys.pkcs11"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = Config::load(Some(Path::new("/no/such/tamga.toml"))).unwrap_err().to_string();
+        assert!(err.contains("/no/such/tamga.toml"), "{err}");
+    }
+}

@@ -1,0 +1,143 @@
+//! `tamga demo`: every role that exists, on an embedded SQLite data dir, with a manifest.
+//!
+//! The data dir is reused on the next start (same database, same keys, same passphrase), so the
+//! demo is idempotent. `<data>/demo.json` lists every endpoint and every identity or file the
+//! demo created, for people and for scripts; later roles add their entries to it.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::config::{Config, NodeConfig, Role};
+use crate::startup::{self, Started};
+
+const PASSPHRASE_FILE: &str = "secrets/key-passphrase";
+
+pub async fn run(data: PathBuf, bind: IpAddr, port: u16) -> anyhow::Result<()> {
+    let existed = data.exists();
+    let result = run_inner(&data, bind, port).await;
+    if result.is_err() && !existed {
+        // A failed first start leaves nothing behind.
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    result
+}
+
+async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(data)
+        .with_context(|| format!("cannot create data dir {}", data.display()))?;
+    let passphrase_file = ensure_demo_passphrase(data)?;
+    let mut config = Config {
+        data_dir: data.to_owned(),
+        roles: Role::ALL.to_vec(),
+        node: NodeConfig {
+            name: "tamga-demo".into(),
+            listen: SocketAddr::new(bind, port),
+            ..NodeConfig::default()
+        },
+        ..Config::default()
+    };
+    config.keys.passphrase_file = Some(passphrase_file);
+    config.validate()?;
+    startup::init_logging(&config);
+    let manifest_path = data.join("demo.json");
+    startup::serve(
+        config,
+        Some(Box::new(move |started: &Started| {
+            let manifest = manifest(started);
+            write_atomically(&manifest_path, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+            print_welcome(started, &manifest_path);
+            Ok(())
+        })),
+    )
+    .await
+}
+
+/// The demo's key passphrase: random on first start, kept 0600 in the data dir. (A production
+/// node reads its passphrase from a file the operator provisions, or from an HSM PIN.)
+fn ensure_demo_passphrase(data: &Path) -> anyhow::Result<PathBuf> {
+    let path = data.join(PASSPHRASE_FILE);
+    if path.exists() {
+        return Ok(path);
+    }
+    let dir = data.join("secrets");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut secret = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut secret).map_err(|_| anyhow::anyhow!("no randomness"))?;
+    let text = zeroize::Zeroizing::new(hex::encode(secret));
+    write_atomically(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn manifest(s: &Started) -> serde_json::Value {
+    let base = format!("http://{}", s.local_addr);
+    json!({
+        "tamga_version": env!("CARGO_PKG_VERSION"),
+        "generated_at_ms": tamga_store::now_ms(),
+        "data_dir": s.data_dir,
+        "base_url": base,
+        "database": { "backend": s.database_backend, "url": s.database_url },
+        "endpoints": {
+            "healthz": format!("{base}/healthz"),
+            "readyz": format!("{base}/readyz"),
+            "metrics": format!("{base}/metrics"),
+            "openapi": format!("{base}/openapi.json"),
+            "node": format!("{base}/api/v1/node"),
+            "node_keys": format!("{base}/api/v1/node/keys"),
+        },
+        "identities": [{
+            "kind": "node-signing-key",
+            "label": s.node_key.label(),
+            "algorithm": s.node_key.key_algorithm().name(),
+            "key_id": s.node_key.key_id(),
+            "key_file": format!("keys/{}.key.pem", s.node_key.label()),
+        }],
+        "files": [
+            { "path": PASSPHRASE_FILE, "what": "passphrase of the demo's software keys (demo only; mode 0600)" },
+            { "path": "tamga.db", "what": "SQLite database (WAL mode)" },
+        ],
+    })
+}
+
+fn print_welcome(s: &Started, manifest: &Path) {
+    let base = format!("http://{}", s.local_addr);
+    println!();
+    println!("  Tamga demo is running / Тамга демо ажиллаж байна");
+    println!();
+    println!("  Node / Зангилаа              {base}/api/v1/node");
+    println!("  API description / API тайлбар {base}/openapi.json");
+    println!("  Health / Төлөв               {base}/healthz  {base}/readyz");
+    println!("  Metrics / Хэмжилт            {base}/metrics");
+    println!("  Manifest / Жагсаалт          {}", manifest.display());
+    println!("  Node key / Зангилааны түлхүүр {} ({})", s.node_key.key_id(), s.node_key.key_algorithm());
+    println!();
+    println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");
+    println!();
+}

@@ -1,0 +1,228 @@
+//! Starting a node from a [`Config`]: data dir, database, keys, roles, listener, shutdown.
+//!
+//! Every step fails with one error naming its cause. A data dir this start created is removed
+//! again if the start fails, so a failed first start leaves nothing half-written behind.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tamga_http::{LogFormat, NodeBuilder, ReadinessCheck};
+use tamga_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, Signer, SoftwareKeyStore};
+use tamga_store::{AuditEvent, AuditLog, Store, StoreOptions};
+
+use crate::config::{Config, KeyBackend, Role};
+use crate::roles::node_info::{self, NodeInfo, PublicKey};
+use crate::secrets::read_secret;
+
+/// What a started node tells whoever started it (the demo writes it to `demo.json`).
+pub struct Started {
+    /// Where it listens.
+    pub local_addr: SocketAddr,
+    /// The node's signing key.
+    pub node_key: Arc<dyn Signer>,
+    /// The database URL, password redacted.
+    pub database_url: String,
+    /// `sqlite` or `postgres`.
+    pub database_backend: &'static str,
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+/// Sets up logging from `TAMGA_LOG_FORMAT` / `TAMGA_LOG`, else the config.
+pub fn init_logging(config: &Config) {
+    let format = std::env::var("TAMGA_LOG_FORMAT")
+        .ok()
+        .unwrap_or_else(|| config.log.format.clone());
+    let format: LogFormat = format.parse().unwrap_or_else(|e: String| {
+        eprintln!("warning: {e}; using text logs");
+        LogFormat::Text
+    });
+    let filter = format!("{},sqlx=warn", config.log.level);
+    tamga_http::init_logging(format, &filter);
+}
+
+/// Opens the configured key store.
+pub fn open_key_store(config: &Config) -> anyhow::Result<Arc<dyn KeyStore>> {
+    Ok(match config.keys.backend {
+        KeyBackend::Software => {
+            let passphrase = read_secret(
+                config.keys.passphrase_file.as_deref(),
+                "TAMGA_KEY_PASSPHRASE",
+                "key passphrase",
+            )?;
+            Arc::new(SoftwareKeyStore::open(
+                config.data_dir.join("keys"),
+                passphrase.as_bytes(),
+            )?)
+        }
+        KeyBackend::Pkcs11 => {
+            let Some(p) = &config.keys.pkcs11 else {
+                bail!("keys.pkcs11: missing");
+            };
+            let pin = read_secret(p.pin_file.as_deref(), "TAMGA_PKCS11_PIN", "PKCS#11 PIN")?;
+            Arc::new(Pkcs11KeyStore::open(&Pkcs11Config {
+                module: p.module.clone(),
+                token_label: p.token_label.clone(),
+                pin,
+            })?)
+        }
+    })
+}
+
+/// Creates the data dir if needed and proves it writable; returns whether it was created.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<bool> {
+    let existed = dir.exists();
+    if existed && !dir.is_dir() {
+        bail!("data dir {} is not a directory", dir.display());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    let probe = dir.join(".tamga-write-probe");
+    std::fs::write(&probe, b"probe")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("data dir {} is not writable", dir.display()))?;
+    Ok(!existed)
+}
+
+/// Runs the node until SIGTERM/SIGINT; `on_started` runs once it listens.
+pub async fn serve(
+    config: Config,
+    on_started: Option<Box<dyn FnOnce(&Started) -> anyhow::Result<()> + Send>>,
+) -> anyhow::Result<()> {
+    let created = prepare_data_dir(&config.data_dir)?;
+    match start(&config).await {
+        Ok((node, store, started)) => {
+            if let Some(hook) = on_started {
+                hook(&started)?;
+            }
+            let handle = node.shutdown_handle();
+            tokio::spawn(async move {
+                tamga_http::shutdown_signal().await;
+                handle.trigger();
+            });
+            let result = node.wait().await.context("server");
+            tracing::info!("stopped");
+            store.close().await;
+            result
+        }
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir_all(&config.data_dir);
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Store, Started)> {
+    let url = config.database_url();
+    let store = Store::open(
+        &url,
+        &StoreOptions {
+            max_connections: config.database.max_connections,
+            connect_timeout: Duration::from_secs(config.database.connect_timeout_secs),
+        },
+    )
+    .await?;
+    let keys = open_key_store(config)?;
+    let node_key = {
+        let keys = Arc::clone(&keys);
+        let label = config.keys.node_key_label.clone();
+        let algorithm = config.keys.node_key_algorithm;
+        tokio::task::spawn_blocking(move || keys.open_or_generate(&label, algorithm))
+            .await
+            .context("key store task")??
+    };
+    let audit = AuditLog::new(store.clone());
+    audit
+        .record(AuditEvent::now(
+            &config.node.name,
+            "node.started",
+            node_key.label(),
+            &format!("{{\"version\":\"{}\"}}", env!("CARGO_PKG_VERSION")),
+        ))
+        .await?;
+
+    let mut builder = NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION"))
+        .request_timeout(Duration::from_secs(config.node.request_timeout_secs))
+        .shutdown_grace(Duration::from_secs(config.node.shutdown_grace_secs));
+    let db = store.clone();
+    builder = builder.readiness(ReadinessCheck::new("database", move || {
+        let db = db.clone();
+        async move { db.readiness().await.map_err(|e| e.to_string()) }
+    }));
+    let key_check = Arc::clone(&node_key);
+    builder = builder.readiness(ReadinessCheck::new("node-key", move || {
+        let key = Arc::clone(&key_check);
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let alg = key.key_algorithm().default_signature();
+                let sig = key.sign(alg, b"tamga readiness probe")?;
+                tamga_keys::verify(alg, key.public_key_der(), b"tamga readiness probe", &sig)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+        }
+    }));
+    for role in &config.roles {
+        match role {
+            Role::Node => {
+                let info = NodeInfo {
+                    name: config.node.name.clone(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    roles: config
+                        .roles
+                        .iter()
+                        .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                        .collect(),
+                    database: store.backend().name().into(),
+                    key_store: match config.keys.backend {
+                        KeyBackend::Software => "software".into(),
+                        KeyBackend::Pkcs11 => "pkcs11".into(),
+                    },
+                    node_key: PublicKey {
+                        label: node_key.label().into(),
+                        algorithm: node_key.key_algorithm().name().into(),
+                        key_id: node_key.key_id(),
+                        public_key_pem: der::pem::encode_string(
+                            "PUBLIC KEY",
+                            der::pem::LineEnding::LF,
+                            node_key.public_key_der(),
+                        )
+                        .ok(),
+                    },
+                    started_at_ms: tamga_store::now_ms(),
+                };
+                let (routes, api) = node_info::role(info, Arc::clone(&keys));
+                builder = builder.merge(routes, api);
+            }
+        }
+    }
+    let node = builder
+        .build()
+        .bind(config.node.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.node.listen))?;
+    tracing::info!(
+        listen = %node.local_addr(),
+        database = store.backend().name(),
+        node_key = %node_key.key_id(),
+        "node started"
+    );
+    let started = Started {
+        local_addr: node.local_addr(),
+        node_key,
+        database_url: store.url_redacted().to_owned(),
+        database_backend: store.backend().name(),
+        data_dir: config.data_dir.clone(),
+    };
+    Ok((node, store, started))
+}
