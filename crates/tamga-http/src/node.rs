@@ -261,7 +261,10 @@ async fn readyz(State(state): State<Arc<NodeState>>) -> Response {
 
 async fn serve_openapi(State(state): State<Arc<NodeState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         state.openapi_json.clone(),
     )
         .into_response()

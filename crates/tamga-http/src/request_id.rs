@@ -14,7 +14,9 @@ impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
         let mut bytes = [0u8; 16];
         aws_lc_rs::rand::fill(&mut bytes).ok()?;
-        HeaderValue::from_str(&hex::encode(bytes)).ok().map(RequestId::new)
+        HeaderValue::from_str(&hex::encode(bytes))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -23,5 +25,6 @@ pub(crate) fn acceptable(value: &HeaderValue) -> bool {
     let b = value.as_bytes();
     !b.is_empty()
         && b.len() <= 64
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }

@@ -43,7 +43,13 @@ async fn start(db_ok: Arc<AtomicBool>, grace: Duration) -> (RunningNode, String)
         .merge(routes, <TestApi as utoipa::OpenApi>::openapi())
         .readiness(ReadinessCheck::new("database", move || {
             let ok = db_ok.load(Ordering::SeqCst);
-            async move { if ok { Ok(()) } else { Err("connection refused".into()) } }
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("connection refused".into())
+                }
+            }
         }))
         .request_timeout(Duration::from_secs(2))
         .shutdown_grace(grace)
@@ -76,17 +82,51 @@ async fn system_endpoints_answer() {
     assert_eq!(body["status"], "not ready");
     assert_eq!(body["checks"][0]["error"], "connection refused");
 
-    let doc: serde_json::Value = c.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = c
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/v1/echo/{word}"] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/api/v1/echo/{word}",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
     }
 
     // Metrics count requests per route pattern, not per raw path.
-    c.get(format!("{base}/api/v1/echo/сайн")).send().await.unwrap();
-    let metrics = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("tamga_http_requests_total{method=\"GET\",route=\"/api/v1/echo/{word}\",status=\"200\"}"), "{metrics}");
-    assert!(metrics.contains("tamga_http_request_duration_seconds_bucket"), "{metrics}");
+    c.get(format!("{base}/api/v1/echo/сайн"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = c
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "tamga_http_requests_total{method=\"GET\",route=\"/api/v1/echo/{word}\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tamga_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(!metrics.contains("сайн"));
 
     node.shutdown_handle().trigger();
@@ -102,10 +142,20 @@ async fn request_ids_are_kept_generated_or_replaced() {
     assert_eq!(generated.len(), 32);
     assert!(generated.bytes().all(|b| b.is_ascii_hexdigit()));
 
-    let r = c.get(format!("{base}/healthz")).header("x-request-id", "khur-abc.123").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "khur-abc.123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["x-request-id"], "khur-abc.123");
 
-    let r = c.get(format!("{base}/healthz")).header("x-request-id", "bad id; drop table").send().await.unwrap();
+    let r = c
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "bad id; drop table")
+        .send()
+        .await
+        .unwrap();
     let replaced = r.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(replaced.len(), 32);
     node.shutdown_handle().trigger();
@@ -121,7 +171,14 @@ async fn slow_requests_time_out_and_panics_become_500() {
     let r = c.get(format!("{base}/boom")).send().await.unwrap();
     assert_eq!(r.status(), 500);
     // The node still serves after a handler panicked.
-    assert_eq!(c.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     node.shutdown_handle().trigger();
     node.wait().await.unwrap();
 }
@@ -138,12 +195,21 @@ async fn shutdown_drains_in_flight_requests() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let handle = node.shutdown_handle();
     handle.trigger();
-    let r = in_flight.await.unwrap().expect("in-flight request completes during drain");
+    let r = in_flight
+        .await
+        .unwrap()
+        .expect("in-flight request completes during drain");
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "done");
     node.wait().await.unwrap();
     // After the drain nothing listens.
-    assert!(reqwest::Client::new().get(format!("{base}/healthz")).send().await.is_err());
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -156,5 +222,9 @@ async fn grace_period_bounds_the_drain() {
     node.shutdown_handle().trigger();
     node.wait().await.unwrap();
     // The 30 s handler (2 s timeout) did not hold the shutdown beyond the grace period.
-    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -141,9 +141,10 @@ impl SignatureAlgorithm {
             Self::EcdsaP256Sha256 => key == KeyAlgorithm::EcP256,
             Self::EcdsaP384Sha384 => key == KeyAlgorithm::EcP384,
             Self::Ed25519 => key == KeyAlgorithm::Ed25519,
-            Self::RsaPkcs1Sha256 | Self::RsaPkcs1Sha384 | Self::RsaPssSha256 | Self::RsaPssSha384 => {
-                key.rsa_bits().is_some()
-            }
+            Self::RsaPkcs1Sha256
+            | Self::RsaPkcs1Sha384
+            | Self::RsaPssSha256
+            | Self::RsaPssSha384 => key.rsa_bits().is_some(),
         }
     }
 

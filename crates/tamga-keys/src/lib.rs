@@ -27,9 +27,9 @@ use std::sync::Arc;
 
 pub use algorithm::{KeyAlgorithm, SignatureAlgorithm};
 pub use error::KeyError;
-pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore};
 pub use pkcs8_encryption::{DEFAULT_PBKDF2_ITERATIONS, decrypt_pkcs8, encrypt_pkcs8};
-pub use software::{SoftwareKeyStore, SoftwareSigner};
+pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore};
+pub use software::{SoftwareKeyStore, SoftwareSigner, parse_key_file};
 pub use verify::verify;
 
 /// A private key that signs. Implementations are cheap to share across threads.
@@ -97,7 +97,10 @@ pub trait KeyStore: Send + Sync {
 
 /// Hex SHA-256 of a DER `SubjectPublicKeyInfo`.
 pub fn key_id_of(spki_der: &[u8]) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki_der))
+    hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        spki_der,
+    ))
 }
 
 /// Labels name files and token objects, so they are kept to a safe alphabet.

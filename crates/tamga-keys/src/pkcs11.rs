@@ -83,8 +83,10 @@ fn module(path: &Path) -> Result<Pkcs11, KeyError> {
 /// PKCS#11 login state belongs to the application, not the session: once one store logged in,
 /// `C_Login` answers "already logged in" to any PIN. Remembering the accepted PIN lets a second
 /// store with a wrong PIN still be refused.
-fn accepted_pins() -> &'static Mutex<HashMap<(PathBuf, u64), [u8; 32]>> {
-    static PINS: OnceLock<Mutex<HashMap<(PathBuf, u64), [u8; 32]>>> = OnceLock::new();
+type AcceptedPins = Mutex<HashMap<(PathBuf, u64), [u8; 32]>>;
+
+fn accepted_pins() -> &'static AcceptedPins {
+    static PINS: OnceLock<AcceptedPins> = OnceLock::new();
     PINS.get_or_init(Default::default)
 }
 
@@ -141,7 +143,7 @@ impl Pkcs11KeyStore {
         })?;
         let session = ctx.open_rw_session(slot).map_err(ck("C_OpenSession"))?;
         let token_label = config.token_label.clone();
-        let key = (config.module.clone(), u64::from(slot.id()));
+        let key = (config.module.clone(), slot.id());
         let hash = pin_hash(&config.pin);
         let pin = AuthPin::new(config.pin.as_str().into());
         match session.login(UserType::User, Some(&pin)) {
@@ -153,14 +155,17 @@ impl Pkcs11KeyStore {
             }
             Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
                 let pins = accepted_pins().lock().unwrap_or_else(|p| p.into_inner());
-                let same = pins
-                    .get(&key)
-                    .is_some_and(|known| constant_time::verify_slices_are_equal(known, &hash).is_ok());
+                let same = pins.get(&key).is_some_and(|known| {
+                    constant_time::verify_slices_are_equal(known, &hash).is_ok()
+                });
                 if !same {
                     return Err(KeyError::WrongPin { token: token_label });
                 }
             }
-            Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _)) => {
+            Err(CkError::Pkcs11(
+                RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange,
+                _,
+            )) => {
                 return Err(KeyError::WrongPin { token: token_label });
             }
             Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
@@ -183,9 +188,16 @@ impl Pkcs11KeyStore {
         &self.token.label
     }
 
-    fn find(session: &Session, class: ObjectClass, label: &str) -> Result<Vec<ObjectHandle>, KeyError> {
+    fn find(
+        session: &Session,
+        class: ObjectClass,
+        label: &str,
+    ) -> Result<Vec<ObjectHandle>, KeyError> {
         session
-            .find_objects(&[Attribute::Class(class), Attribute::Label(label.as_bytes().to_vec())])
+            .find_objects(&[
+                Attribute::Class(class),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
             .map_err(ck("C_FindObjects"))
     }
 
@@ -194,7 +206,14 @@ impl Pkcs11KeyStore {
         private: ObjectHandle,
     ) -> Result<(String, KeyAlgorithm, Vec<u8>), KeyError> {
         let attrs = session
-            .get_attributes(private, &[AttributeType::Label, AttributeType::KeyType, AttributeType::Id])
+            .get_attributes(
+                private,
+                &[
+                    AttributeType::Label,
+                    AttributeType::KeyType,
+                    AttributeType::Id,
+                ],
+            )
             .map_err(ck("C_GetAttributeValue"))?;
         let mut label = String::new();
         let mut key_type = None;
@@ -207,8 +226,12 @@ impl Pkcs11KeyStore {
                 _ => {}
             }
         }
-        let unsupported = |what: String| KeyError::MalformedPublicKey(format!("token key {label:?}: {what}"));
-        let mut public_template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Label(label.clone().into_bytes())];
+        let unsupported =
+            |what: String| KeyError::MalformedPublicKey(format!("token key {label:?}: {what}"));
+        let mut public_template = vec![
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Label(label.clone().into_bytes()),
+        ];
         if !id.is_empty() {
             public_template.push(Attribute::Id(id));
         }
@@ -221,7 +244,10 @@ impl Pkcs11KeyStore {
         match key_type {
             Some(t) if t == KeyType::RSA => {
                 let attrs = session
-                    .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])
+                    .get_attributes(
+                        public,
+                        &[AttributeType::Modulus, AttributeType::PublicExponent],
+                    )
                     .map_err(ck("C_GetAttributeValue"))?;
                 let (mut n, mut e) = (Vec::new(), Vec::new());
                 for a in attrs {
@@ -311,8 +337,8 @@ impl KeyStore for Pkcs11KeyStore {
                     ]),
                 ),
                 None => {
-                    let params = curve_params_der(algorithm)
-                        .ok_or(KeyError::Crypto("curve parameters"))?;
+                    let params =
+                        curve_params_der(algorithm).ok_or(KeyError::Crypto("curve parameters"))?;
                     let mechanism = if algorithm == KeyAlgorithm::Ed25519 {
                         Mechanism::EccEdwardsKeyPairGen
                     } else {
@@ -335,9 +361,12 @@ impl KeyStore for Pkcs11KeyStore {
     fn open(&self, label: &str) -> Result<Arc<dyn Signer>, KeyError> {
         check_label(label)?;
         let found = Self::find(&self.token.session(), ObjectClass::PRIVATE_KEY, label)?;
-        let private = found.into_iter().next().ok_or_else(|| KeyError::KeyNotFound {
-            label: label.to_owned(),
-        })?;
+        let private = found
+            .into_iter()
+            .next()
+            .ok_or_else(|| KeyError::KeyNotFound {
+                label: label.to_owned(),
+            })?;
         self.signer(private)
     }
 
@@ -387,7 +416,9 @@ impl Signer for Pkcs11Signer {
         algorithm.check_fits(self.algorithm)?;
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let sign = |mechanism: &Mechanism, data: &[u8]| {
-            session.sign(mechanism, self.key, data).map_err(ck("C_Sign"))
+            session
+                .sign(mechanism, self.key, data)
+                .map_err(ck("C_Sign"))
         };
         let pss = |hash_alg, mgf, s_len: u64| PkcsPssParams {
             hash_alg,
@@ -410,11 +441,19 @@ impl Signer for Pkcs11Signer {
             SignatureAlgorithm::RsaPkcs1Sha256 => sign(&Mechanism::Sha256RsaPkcs, message),
             SignatureAlgorithm::RsaPkcs1Sha384 => sign(&Mechanism::Sha384RsaPkcs, message),
             SignatureAlgorithm::RsaPssSha256 => sign(
-                &Mechanism::Sha256RsaPkcsPss(pss(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, 32)),
+                &Mechanism::Sha256RsaPkcsPss(pss(
+                    MechanismType::SHA256,
+                    PkcsMgfType::MGF1_SHA256,
+                    32,
+                )),
                 message,
             ),
             SignatureAlgorithm::RsaPssSha384 => sign(
-                &Mechanism::Sha384RsaPkcsPss(pss(MechanismType::SHA384, PkcsMgfType::MGF1_SHA384, 48)),
+                &Mechanism::Sha384RsaPkcsPss(pss(
+                    MechanismType::SHA384,
+                    PkcsMgfType::MGF1_SHA384,
+                    48,
+                )),
                 message,
             ),
         }

@@ -14,8 +14,8 @@ use aws_lc_rs::cipher::{
 use aws_lc_rs::{pbkdf2, rand};
 use der::{Decode, Encode};
 use pkcs8::EncryptedPrivateKeyInfo;
-use pkcs8::pkcs5::pbes2::{self, Pbkdf2Prf};
 use pkcs8::pkcs5::EncryptionScheme;
+use pkcs8::pkcs5::pbes2::{self, Pbkdf2Prf};
 use zeroize::Zeroizing;
 
 use crate::KeyError;
@@ -35,7 +35,8 @@ pub fn encrypt_pkcs8(
     if passphrase.is_empty() {
         return Err(KeyError::EmptyPassphrase);
     }
-    let iterations = NonZeroU32::new(iterations).ok_or(KeyError::Crypto("zero PBKDF2 iterations"))?;
+    let iterations =
+        NonZeroU32::new(iterations).ok_or(KeyError::Crypto("zero PBKDF2 iterations"))?;
     let mut salt = [0u8; 16];
     rand::fill(&mut salt).map_err(|_| KeyError::Crypto("random salt"))?;
     let mut key = Zeroizing::new([0u8; 32]);
@@ -56,7 +57,9 @@ pub fn encrypt_pkcs8(
     let iv: &[u8] = (&context)
         .try_into()
         .map_err(|_| KeyError::Crypto("AES-256-CBC IV"))?;
-    let iv: [u8; 16] = iv.try_into().map_err(|_| KeyError::Crypto("AES-256-CBC IV"))?;
+    let iv: [u8; 16] = iv
+        .try_into()
+        .map_err(|_| KeyError::Crypto("AES-256-CBC IV"))?;
 
     let params = pbes2::Parameters::pbkdf2_sha256_aes256cbc(iterations.get(), &salt, &iv)
         .map_err(|e| KeyError::Pkcs8(e.to_string()))?;
@@ -71,10 +74,7 @@ pub fn encrypt_pkcs8(
 ///
 /// A wrong passphrase gives [`KeyError::WrongPassphrase`] with an empty path; callers that read
 /// files put the path in.
-pub fn decrypt_pkcs8(
-    encrypted: &[u8],
-    passphrase: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+pub fn decrypt_pkcs8(encrypted: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let info = EncryptedPrivateKeyInfo::from_der(encrypted)
         .map_err(|e| KeyError::Pkcs8(format!("not an EncryptedPrivateKeyInfo: {e}")))?;
     let params = match &info.encryption_algorithm {
@@ -93,7 +93,12 @@ pub fn decrypt_pkcs8(
         Pbkdf2Prf::HmacWithSha256 => pbkdf2::PBKDF2_HMAC_SHA256,
         Pbkdf2Prf::HmacWithSha384 => pbkdf2::PBKDF2_HMAC_SHA384,
         Pbkdf2Prf::HmacWithSha512 => pbkdf2::PBKDF2_HMAC_SHA512,
-        other => return Err(KeyError::Pkcs8(format!("unsupported PBKDF2 PRF {}", other.oid()))),
+        other => {
+            return Err(KeyError::Pkcs8(format!(
+                "unsupported PBKDF2 PRF {}",
+                other.oid()
+            )));
+        }
     };
     if pbkdf2_params.iteration_count > MAX_PBKDF2_ITERATIONS {
         return Err(KeyError::Pkcs8(format!(
@@ -186,7 +191,10 @@ mod tests {
     #[test]
     fn garbage_is_a_pkcs8_error_not_a_panic() {
         for input in [&b""[..], b"\x30\x03\x02\x01\x00", &[0xff; 40]] {
-            assert!(matches!(decrypt_pkcs8(input, b"x"), Err(KeyError::Pkcs8(_))));
+            assert!(matches!(
+                decrypt_pkcs8(input, b"x"),
+                Err(KeyError::Pkcs8(_))
+            ));
         }
     }
 

@@ -17,8 +17,8 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use der::Decode;
-use der::pem::LineEnding;
 use der::asn1::ObjectIdentifier;
+use der::pem::LineEnding;
 use zeroize::Zeroizing;
 
 use crate::pkcs8_encryption::{DEFAULT_PBKDF2_ITERATIONS, decrypt_pkcs8, encrypt_pkcs8};
@@ -88,7 +88,8 @@ impl SoftwareSigner {
     pub fn from_pkcs8(label: &str, der: &[u8]) -> Result<Self, KeyError> {
         let info = pkcs8::PrivateKeyInfo::from_der(der)
             .map_err(|e| KeyError::Pkcs8(format!("not a PrivateKeyInfo: {e}")))?;
-        let rejected = |e: aws_lc_rs::error::KeyRejected| KeyError::Pkcs8(format!("key rejected: {e}"));
+        let rejected =
+            |e: aws_lc_rs::error::KeyRejected| KeyError::Pkcs8(format!("key rejected: {e}"));
         let (algorithm, inner) = match info.algorithm.oid {
             ID_EC_PUBLIC_KEY => {
                 let curve: ObjectIdentifier = info
@@ -125,7 +126,11 @@ impl SoftwareSigner {
                 })?;
                 (algorithm, Inner::Rsa(kp))
             }
-            other => return Err(KeyError::Pkcs8(format!("unsupported key algorithm {other}"))),
+            other => {
+                return Err(KeyError::Pkcs8(format!(
+                    "unsupported key algorithm {other}"
+                )));
+            }
         };
         Self::from_inner(label, algorithm, inner)
     }
@@ -249,7 +254,9 @@ impl SoftwareKeyStore {
         let path = self.path_of(label);
         let mut nonce = [0u8; 8];
         aws_lc_rs::rand::fill(&mut nonce).map_err(crypto("random file name"))?;
-        let tmp = self.dir.join(format!(".{label}.{}.tmp", hex::encode(nonce)));
+        let tmp = self
+            .dir
+            .join(format!(".{label}.{}.tmp", hex::encode(nonce)));
         let result = (|| {
             let mut file = fs::OpenOptions::new()
                 .write(true)
@@ -290,27 +297,30 @@ impl SoftwareKeyStore {
             }
             Err(e) => return Err(Self::io(&path)(e)),
         };
-        let malformed = |reason: String| KeyError::MalformedKeyFile {
-            path: path.clone(),
-            reason,
+        parse_key_file(&text).map_err(|reason| KeyError::MalformedKeyFile { path, reason })
+    }
+}
+
+/// Parses a key file's text into its DER `SubjectPublicKeyInfo` and DER
+/// `EncryptedPrivateKeyInfo`; exactly those two PEM blocks are accepted.
+pub fn parse_key_file(text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut public = None;
+    let mut private = None;
+    for block in split_pem_blocks(text) {
+        let (kind, der) =
+            der::pem::decode_vec(block.as_bytes()).map_err(|e| format!("bad PEM: {e}"))?;
+        let slot = match kind {
+            "PUBLIC KEY" => &mut public,
+            "ENCRYPTED PRIVATE KEY" => &mut private,
+            other => return Err(format!("unexpected PEM block {other:?}")),
         };
-        let mut public = None;
-        let mut private = None;
-        for block in split_pem_blocks(&text) {
-            let (kind, der) = der::pem::decode_vec(block.as_bytes())
-                .map_err(|e| malformed(format!("bad PEM: {e}")))?;
-            match kind {
-                "PUBLIC KEY" => public = Some(der),
-                "ENCRYPTED PRIVATE KEY" => private = Some(der),
-                other => return Err(malformed(format!("unexpected PEM block {other:?}"))),
-            }
+        if slot.replace(der).is_some() {
+            return Err(format!("more than one {kind} block"));
         }
-        match (public, private) {
-            (Some(p), Some(k)) => Ok((p, k)),
-            _ => Err(malformed(
-                "needs a PUBLIC KEY and an ENCRYPTED PRIVATE KEY block".into(),
-            )),
-        }
+    }
+    match (public, private) {
+        (Some(p), Some(k)) => Ok((p, k)),
+        _ => Err("needs a PUBLIC KEY and an ENCRYPTED PRIVATE KEY block".into()),
     }
 }
 
@@ -344,8 +354,8 @@ impl KeyStore for SoftwareKeyStore {
         let signer = SoftwareSigner::generate(label, algorithm)?;
         let encrypted = encrypt_pkcs8(&signer.to_pkcs8()?, &self.passphrase, self.iterations)?;
         let pem_err = |e: der::pem::Error| KeyError::Pkcs8(e.to_string());
-        let mut file = der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &signer.spki)
-            .map_err(pem_err)?;
+        let mut file =
+            der::pem::encode_string("PUBLIC KEY", LineEnding::LF, &signer.spki).map_err(pem_err)?;
         file.push_str(
             &der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &encrypted)
                 .map_err(pem_err)?,

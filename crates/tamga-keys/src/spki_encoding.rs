@@ -152,8 +152,10 @@ pub(crate) fn algorithm_of_spki(spki_der: &[u8]) -> Result<KeyAlgorithm, String>
 
 /// Converts a raw `r || s` ECDSA signature to DER `Ecdsa-Sig-Value`.
 pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, KeyError> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
-        return Err(KeyError::Crypto("token returned a malformed ECDSA signature"));
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
+        return Err(KeyError::Crypto(
+            "token returned a malformed ECDSA signature",
+        ));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
     EcdsaSigValue {
@@ -177,7 +179,10 @@ mod tests {
         let expected: PublicKeyX509Der = kp.public_key().as_der().unwrap();
         // Both the bare point and the DER-wrapped one give the same SPKI.
         let bare = spki_from_ec_point(KeyAlgorithm::EcP256, point.as_ref()).unwrap();
-        let wrapped_point = OctetStringRef::new(point.as_ref()).unwrap().to_der().unwrap();
+        let wrapped_point = OctetStringRef::new(point.as_ref())
+            .unwrap()
+            .to_der()
+            .unwrap();
         let wrapped = spki_from_ec_point(KeyAlgorithm::EcP256, &wrapped_point).unwrap();
         assert_eq!(bare, expected.as_ref());
         assert_eq!(wrapped, expected.as_ref());
@@ -190,11 +195,18 @@ mod tests {
 
     #[test]
     fn curve_params_round_trip() {
-        for alg in [KeyAlgorithm::EcP256, KeyAlgorithm::EcP384, KeyAlgorithm::Ed25519] {
+        for alg in [
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP384,
+            KeyAlgorithm::Ed25519,
+        ] {
             let der = curve_params_der(alg).unwrap();
             assert_eq!(curve_from_params_der(&der), Some(alg));
         }
-        assert_eq!(curve_from_params_der(b"\x13\x0cedwards25519"), Some(KeyAlgorithm::Ed25519));
+        assert_eq!(
+            curve_from_params_der(b"\x13\x0cedwards25519"),
+            Some(KeyAlgorithm::Ed25519)
+        );
         assert_eq!(curve_from_params_der(b"\x05\x00"), None);
     }
 

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use tamga_keys::{KeyAlgorithm, KeyError, KeyStore, Pkcs11Config, Pkcs11KeyStore, SignatureAlgorithm, verify};
+use tamga_keys::{
+    KeyAlgorithm, KeyError, KeyStore, Pkcs11Config, Pkcs11KeyStore, SignatureAlgorithm, verify,
+};
 use tamga_testkit::{SoftHsm, openssl};
 use zeroize::Zeroizing;
 
@@ -29,21 +31,34 @@ fn every_algorithm_signs_on_the_token() {
             continue;
         }
         let label = format!("every-{alg}");
-        let signer = store.generate(&label, alg).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        let signer = store
+            .generate(&label, alg)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(signer.key_algorithm(), alg);
         for sig_alg in SignatureAlgorithm::ALL.into_iter().filter(|s| s.fits(alg)) {
-            let sig = signer.sign(sig_alg, message).unwrap_or_else(|e| panic!("{sig_alg}: {e}"));
+            let sig = signer
+                .sign(sig_alg, message)
+                .unwrap_or_else(|e| panic!("{sig_alg}: {e}"));
             verify(sig_alg, signer.public_key_der(), message, &sig)
                 .unwrap_or_else(|e| panic!("{sig_alg} from token: {e}"));
-            assert!(openssl::verify(sig_alg.name(), signer.public_key_der(), message, &sig), "openssl rejects token {sig_alg}");
+            assert!(
+                openssl::verify(sig_alg.name(), signer.public_key_der(), message, &sig),
+                "openssl rejects token {sig_alg}"
+            );
         }
         // Found again by label, with the same public key.
         let again = store.open(&label).unwrap();
         assert_eq!(again.public_key_der(), signer.public_key_der());
     }
     let listed = store.list().unwrap();
-    for alg in KeyAlgorithm::ALL.into_iter().filter(|a| *a != KeyAlgorithm::Rsa4096) {
-        let entry = listed.iter().find(|k| k.label == format!("every-{alg}")).unwrap();
+    for alg in KeyAlgorithm::ALL
+        .into_iter()
+        .filter(|a| *a != KeyAlgorithm::Rsa4096)
+    {
+        let entry = listed
+            .iter()
+            .find(|k| k.label == format!("every-{alg}"))
+            .unwrap();
         assert_eq!(entry.algorithm, alg);
     }
 }
@@ -51,23 +66,39 @@ fn every_algorithm_signs_on_the_token() {
 #[test]
 fn labels_are_unique_on_the_token() {
     let store = token();
-    store.generate("unique-label", KeyAlgorithm::EcP256).unwrap();
-    assert!(matches!(store.generate("unique-label", KeyAlgorithm::EcP256), Err(KeyError::LabelExists { .. })));
-    assert!(matches!(store.open("no-such-key"), Err(KeyError::KeyNotFound { .. })));
+    store
+        .generate("unique-label", KeyAlgorithm::EcP256)
+        .unwrap();
+    assert!(matches!(
+        store.generate("unique-label", KeyAlgorithm::EcP256),
+        Err(KeyError::LabelExists { .. })
+    ));
+    assert!(matches!(
+        store.open("no-such-key"),
+        Err(KeyError::KeyNotFound { .. })
+    ));
     // open_or_generate is idempotent.
-    let a = store.open_or_generate("idem", KeyAlgorithm::Ed25519).unwrap();
-    let b = store.open_or_generate("idem", KeyAlgorithm::Ed25519).unwrap();
+    let a = store
+        .open_or_generate("idem", KeyAlgorithm::Ed25519)
+        .unwrap();
+    let b = store
+        .open_or_generate("idem", KeyAlgorithm::Ed25519)
+        .unwrap();
     assert_eq!(a.public_key_der(), b.public_key_der());
 }
 
 #[test]
 fn wrong_pin_is_refused_on_a_fresh_and_on_a_logged_in_token() {
     // The spare token has not been logged in by anyone in this process: the token decides.
-    let err = Pkcs11KeyStore::open(&config(SoftHsm::TOKENS[1], "000000")).err().unwrap();
+    let err = Pkcs11KeyStore::open(&config(SoftHsm::TOKENS[1], "000000"))
+        .err()
+        .unwrap();
     assert!(matches!(err, KeyError::WrongPin { .. }), "{err}");
     // The main token may already be logged in by another test: we still refuse.
     let _logged_in = token();
-    let err = Pkcs11KeyStore::open(&config(SoftHsm::TOKENS[0], "999999")).err().unwrap();
+    let err = Pkcs11KeyStore::open(&config(SoftHsm::TOKENS[0], "999999"))
+        .err()
+        .unwrap();
     assert!(matches!(err, KeyError::WrongPin { .. }), "{err}");
     assert!(err.to_string().contains("rejected the PIN"));
 }
@@ -75,7 +106,9 @@ fn wrong_pin_is_refused_on_a_fresh_and_on_a_logged_in_token() {
 #[test]
 fn missing_token_lists_what_is_there() {
     let hsm = SoftHsm::shared();
-    let err = Pkcs11KeyStore::open(&config("no-such-token", &hsm.pin)).err().unwrap();
+    let err = Pkcs11KeyStore::open(&config("no-such-token", &hsm.pin))
+        .err()
+        .unwrap();
     assert!(matches!(err, KeyError::TokenNotFound { .. }), "{err}");
     assert!(err.to_string().contains("tamga-test"), "{err}");
 }

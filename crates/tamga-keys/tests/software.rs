@@ -11,27 +11,43 @@ use tamga_testkit::openssl;
 const PASS: &[u8] = b"Tamga test passphrase";
 
 fn store(dir: &std::path::Path) -> SoftwareKeyStore {
-    SoftwareKeyStore::open(dir, PASS).unwrap().with_pbkdf2_iterations(2_000)
+    SoftwareKeyStore::open(dir, PASS)
+        .unwrap()
+        .with_pbkdf2_iterations(2_000)
 }
 
 fn check_signatures(signer: &Arc<dyn Signer>) {
     let message = "Монгол Улсын иргэний үнэмлэх / Mongolian ID card".as_bytes();
     for alg in SignatureAlgorithm::ALL {
         if !alg.fits(signer.key_algorithm()) {
-            assert!(matches!(signer.sign(alg, message), Err(KeyError::AlgorithmMismatch { .. })));
+            assert!(matches!(
+                signer.sign(alg, message),
+                Err(KeyError::AlgorithmMismatch { .. })
+            ));
             continue;
         }
         let sig = signer.sign(alg, message).unwrap();
         verify(alg, signer.public_key_der(), message, &sig)
             .unwrap_or_else(|e| panic!("{alg} on {}: {e}", signer.key_algorithm()));
-        assert!(openssl::verify(alg.name(), signer.public_key_der(), message, &sig), "openssl rejects {alg}");
+        assert!(
+            openssl::verify(alg.name(), signer.public_key_der(), message, &sig),
+            "openssl rejects {alg}"
+        );
         // A changed message and a changed signature both fail, here and at the peer.
-        assert!(matches!(verify(alg, signer.public_key_der(), b"other", &sig), Err(KeyError::BadSignature)));
+        assert!(matches!(
+            verify(alg, signer.public_key_der(), b"other", &sig),
+            Err(KeyError::BadSignature)
+        ));
         let mut bad = sig.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
         assert!(verify(alg, signer.public_key_der(), message, &bad).is_err());
-        assert!(!openssl::verify(alg.name(), signer.public_key_der(), message, &bad));
+        assert!(!openssl::verify(
+            alg.name(),
+            signer.public_key_der(),
+            message,
+            &bad
+        ));
     }
 }
 
@@ -73,7 +89,9 @@ fn key_files_are_private_and_encrypted() {
 #[test]
 fn wrong_passphrase_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    store(dir.path()).generate("node", KeyAlgorithm::Ed25519).unwrap();
+    store(dir.path())
+        .generate("node", KeyAlgorithm::Ed25519)
+        .unwrap();
     let other = SoftwareKeyStore::open(dir.path(), b"not the passphrase").unwrap();
     let err = other.open("node").unwrap_err();
     assert!(matches!(err, KeyError::WrongPassphrase { .. }), "{err}");
@@ -85,12 +103,34 @@ fn labels_exist_once_and_must_be_safe() {
     let dir = tempfile::tempdir().unwrap();
     let keys = store(dir.path());
     keys.generate("a", KeyAlgorithm::EcP256).unwrap();
-    assert!(matches!(keys.generate("a", KeyAlgorithm::EcP256), Err(KeyError::LabelExists { .. })));
-    for bad in ["", "../etc/passwd", ".hidden", "a b", "ключ", &"x".repeat(65)] {
-        assert!(matches!(keys.generate(bad, KeyAlgorithm::EcP256), Err(KeyError::InvalidLabel(_))), "{bad:?}");
+    assert!(matches!(
+        keys.generate("a", KeyAlgorithm::EcP256),
+        Err(KeyError::LabelExists { .. })
+    ));
+    for bad in [
+        "",
+        "../etc/passwd",
+        ".hidden",
+        "a b",
+        "ключ",
+        &"x".repeat(65),
+    ] {
+        assert!(
+            matches!(
+                keys.generate(bad, KeyAlgorithm::EcP256),
+                Err(KeyError::InvalidLabel(_))
+            ),
+            "{bad:?}"
+        );
     }
-    assert!(matches!(keys.open("missing"), Err(KeyError::KeyNotFound { .. })));
-    assert!(matches!(SoftwareKeyStore::open(dir.path(), b""), Err(KeyError::EmptyPassphrase)));
+    assert!(matches!(
+        keys.open("missing"),
+        Err(KeyError::KeyNotFound { .. })
+    ));
+    assert!(matches!(
+        SoftwareKeyStore::open(dir.path(), b""),
+        Err(KeyError::EmptyPassphrase)
+    ));
 }
 
 #[test]
@@ -119,12 +159,21 @@ fn damaged_key_file_is_an_error_not_a_panic() {
     for (name, content) in [
         ("empty", String::new()),
         ("garbage", "not pem at all".to_owned()),
-        ("badb64", "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n".to_owned()),
-        ("other", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_owned()),
+        (
+            "badb64",
+            "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n".to_owned(),
+        ),
+        (
+            "other",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_owned(),
+        ),
     ] {
         std::fs::write(keys.path_of(name), content).unwrap();
         let err = keys.open(name).unwrap_err();
-        assert!(matches!(err, KeyError::MalformedKeyFile { .. }), "{name}: {err}");
+        assert!(
+            matches!(err, KeyError::MalformedKeyFile { .. }),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -132,16 +181,34 @@ fn damaged_key_file_is_an_error_not_a_panic() {
 fn openssl_reads_our_key_files() {
     let dir = tempfile::tempdir().unwrap();
     let keys = store(dir.path());
-    for alg in [KeyAlgorithm::EcP384, KeyAlgorithm::Ed25519, KeyAlgorithm::Rsa2048] {
+    for alg in [
+        KeyAlgorithm::EcP384,
+        KeyAlgorithm::Ed25519,
+        KeyAlgorithm::Rsa2048,
+    ] {
         let label = format!("x-{alg}");
         let signer = keys.generate(&label, alg).unwrap();
         let path = keys.path_of(&label);
         let (ok, out) = openssl::run(
             dir.path(),
-            &["pkey", "-in", path.to_str().unwrap(), "-passin", "pass:Tamga test passphrase", "-pubout", "-outform", "DER", "-out", "pub.der"],
+            &[
+                "pkey",
+                "-in",
+                path.to_str().unwrap(),
+                "-passin",
+                "pass:Tamga test passphrase",
+                "-pubout",
+                "-outform",
+                "DER",
+                "-out",
+                "pub.der",
+            ],
         );
         assert!(ok, "openssl pkey: {out}");
-        assert_eq!(std::fs::read(dir.path().join("pub.der")).unwrap(), signer.public_key_der());
+        assert_eq!(
+            std::fs::read(dir.path().join("pub.der")).unwrap(),
+            signer.public_key_der()
+        );
     }
 }
 
@@ -150,16 +217,40 @@ fn we_read_keys_openssl_encrypted() {
     let dir = tempfile::tempdir().unwrap();
     let keys = store(dir.path());
     for (label, gen_args) in [
-        ("ossl-p256", vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+        (
+            "ossl-p256",
+            vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
         ("ossl-ed25519", vec!["-algorithm", "ED25519"]),
-        ("ossl-rsa", vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+        (
+            "ossl-rsa",
+            vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        ),
     ] {
         let mut args = vec!["genpkey"];
         args.extend(gen_args);
-        args.extend(["-aes-128-cbc", "-pass", "pass:Tamga test passphrase", "-out", "priv.pem"]);
+        args.extend([
+            "-aes-128-cbc",
+            "-pass",
+            "pass:Tamga test passphrase",
+            "-out",
+            "priv.pem",
+        ]);
         let (ok, out) = openssl::run(dir.path(), &args);
         assert!(ok, "{out}");
-        let (ok, out) = openssl::run(dir.path(), &["pkey", "-in", "priv.pem", "-passin", "pass:Tamga test passphrase", "-pubout", "-out", "pub.pem"]);
+        let (ok, out) = openssl::run(
+            dir.path(),
+            &[
+                "pkey",
+                "-in",
+                "priv.pem",
+                "-passin",
+                "pass:Tamga test passphrase",
+                "-pubout",
+                "-out",
+                "pub.pem",
+            ],
+        );
         assert!(ok, "{out}");
         let file = format!(
             "{}{}",
@@ -170,6 +261,11 @@ fn we_read_keys_openssl_encrypted() {
         let signer = store(dir.path()).open(label).unwrap();
         let alg = signer.key_algorithm().default_signature();
         let sig = signer.sign(alg, b"hello").unwrap();
-        assert!(openssl::verify(alg.name(), signer.public_key_der(), b"hello", &sig));
+        assert!(openssl::verify(
+            alg.name(),
+            signer.public_key_der(),
+            b"hello",
+            &sig
+        ));
     }
 }

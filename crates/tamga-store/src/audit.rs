@@ -41,7 +41,10 @@ impl BatchRow for AuditEvent {
     const NAME: &'static str = "audit log";
     const INSERT: &'static str = "INSERT INTO audit_log (at_ms, actor, action, subject, detail)";
     const COLUMNS: usize = 5;
-    fn bind(self, q: Query<'static, sqlx::Any, AnyArguments>) -> Query<'static, sqlx::Any, AnyArguments> {
+    fn bind(
+        self,
+        q: Query<'static, sqlx::Any, AnyArguments>,
+    ) -> Query<'static, sqlx::Any, AnyArguments> {
         q.bind(self.at_ms)
             .bind(self.actor)
             .bind(self.action)

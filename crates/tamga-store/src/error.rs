@@ -83,6 +83,9 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://db/tamga"), "postgres://db/tamga");
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(redact_url("sqlite:///var/lib/tamga.db"), "sqlite:///var/lib/tamga.db");
+        assert_eq!(
+            redact_url("sqlite:///var/lib/tamga.db"),
+            "sqlite:///var/lib/tamga.db"
+        );
     }
 }

@@ -50,7 +50,7 @@ macro_rules! migration {
 /// Every migration this binary knows, in order.
 pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
 
-const ADVISORY_LOCK_KEY: i64 = 0x7461_6d67_61; // "tamga"
+const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"
 
 /// Where a database's schema stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +90,10 @@ impl Store {
                 .await?;
         }
         sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
-        let rows = sqlx::query("SELECT version, checksum FROM tamga_schema_migrations ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT version, checksum FROM tamga_schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await?;
         let mut applied = 0;
         for row in rows {
             let version: i64 = row.try_get(0)?;
@@ -132,7 +133,12 @@ impl Store {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-            tracing::info!(version = m.version, name = m.name, backend = self.backend().name(), "applied migration");
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                backend = self.backend().name(),
+                "applied migration"
+            );
         }
         tx.commit().await?;
         Ok(())

@@ -27,7 +27,9 @@ fn child(url: &str) {
             tasks.push(tokio::spawn(async move {
                 for i in 0.. {
                     let id = format!("r-{t}-{i}");
-                    log.record(AuditEvent::now("crash", "append", &id, "")).await.unwrap();
+                    log.record(AuditEvent::now("crash", "append", &id, ""))
+                        .await
+                        .unwrap();
                     println!("acked {id}");
                 }
             }));
@@ -46,7 +48,13 @@ fn killed_writer_loses_no_acknowledged_row() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for db in rt.block_on(TestDatabase::all()) {
         // Migrate first so the child starts writing at once.
-        rt.block_on(async { Store::open(&db.url, &StoreOptions::default()).await.unwrap().close().await });
+        rt.block_on(async {
+            Store::open(&db.url, &StoreOptions::default())
+                .await
+                .unwrap()
+                .close()
+                .await
+        });
         let mut proc = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &db.url)
@@ -74,7 +82,9 @@ fn killed_writer_loses_no_acknowledged_row() {
         }
         assert!(acked.len() >= 3000);
         let stored: HashSet<String> = rt.block_on(async {
-            let store = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+            let store = Store::open(&db.url, &StoreOptions::default())
+                .await
+                .unwrap();
             let rows = sqlx::query("SELECT subject FROM audit_log")
                 .fetch_all(store.reader())
                 .await
@@ -83,7 +93,11 @@ fn killed_writer_loses_no_acknowledged_row() {
             rows.into_iter().map(|r| r.try_get(0).unwrap()).collect()
         });
         let lost: Vec<_> = acked.difference(&stored).take(5).collect();
-        assert!(lost.is_empty(), "{}: acknowledged rows lost after SIGKILL: {lost:?}", db.backend);
+        assert!(
+            lost.is_empty(),
+            "{}: acknowledged rows lost after SIGKILL: {lost:?}",
+            db.backend
+        );
         rt.block_on(db.cleanup());
     }
 }

@@ -20,7 +20,9 @@ async fn migrations_apply_once_and_report_current() {
     for db in TestDatabase::all().await {
         let store = open(&db).await;
         assert_eq!(store.backend().name(), db.backend);
-        assert!(matches!(store.migration_status().await.unwrap(), MigrationStatus::Current { version } if version >= 1));
+        assert!(
+            matches!(store.migration_status().await.unwrap(), MigrationStatus::Current { version } if version >= 1)
+        );
         store.readiness().await.unwrap();
         // A second start applies nothing new.
         store.migrate().await.unwrap();
@@ -39,7 +41,9 @@ async fn migrations_apply_once_and_report_current() {
 #[tokio::test]
 async fn fresh_database_is_not_ready_until_migrated() {
     for db in TestDatabase::all().await {
-        let store = Store::connect(&db.url, &StoreOptions::default()).await.unwrap();
+        let store = Store::connect(&db.url, &StoreOptions::default())
+            .await
+            .unwrap();
         assert!(matches!(
             store.migration_status().await.unwrap(),
             MigrationStatus::Pending { applied: 0, .. }
@@ -64,7 +68,10 @@ async fn edited_migration_is_refused() {
             .unwrap();
         tx.commit().await.unwrap();
         let err = store.migrate().await.unwrap_err();
-        assert!(matches!(err, StoreError::Migration { version: 1, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::Migration { version: 1, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("checksum"), "{err}");
         store.close().await;
         db.cleanup().await;
@@ -82,7 +89,10 @@ async fn schema_from_a_newer_binary_is_refused() {
             .unwrap();
         tx.commit().await.unwrap();
         let err = store.migrate().await.unwrap_err();
-        assert!(matches!(err, StoreError::SchemaTooNew { found: 9999, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 9999, .. }),
+            "{err}"
+        );
         store.close().await;
         db.cleanup().await;
     }
@@ -97,8 +107,13 @@ async fn concurrent_appends_are_all_committed_and_acknowledged() {
         for i in 0..500 {
             let log = Arc::clone(&log);
             tasks.push(tokio::spawn(async move {
-                log.record(AuditEvent::now("test", "row.appended", &format!("row-{i}"), "{}"))
-                    .await
+                log.record(AuditEvent::now(
+                    "test",
+                    "row.appended",
+                    &format!("row-{i}"),
+                    "{}",
+                ))
+                .await
             }));
         }
         for t in tasks {
@@ -139,12 +154,20 @@ async fn failed_batch_fails_every_caller_and_keeps_nothing() {
     for db in TestDatabase::all().await {
         let store = open(&db).await;
         let log = AuditLog::new(store.clone());
-        log.record(AuditEvent::now("t", "before", "", "")).await.unwrap();
+        log.record(AuditEvent::now("t", "before", "", ""))
+            .await
+            .unwrap();
         // Break the table under the writer: every later batch must fail loudly.
         let mut tx = store.begin_write().await.unwrap();
-        sqlx::query("DROP TABLE audit_log").execute(&mut *tx).await.unwrap();
+        sqlx::query("DROP TABLE audit_log")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
-        let err = log.record(AuditEvent::now("t", "after", "", "")).await.unwrap_err();
+        let err = log
+            .record(AuditEvent::now("t", "after", "", ""))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::BatchFailed { .. }), "{err}");
         store.close().await;
         db.cleanup().await;
@@ -158,7 +181,10 @@ async fn settings_first_writer_wins() {
         assert_eq!(store.setting("node.id").await.unwrap(), None);
         assert_eq!(store.setting_or_insert("node.id", "a").await.unwrap(), "a");
         assert_eq!(store.setting_or_insert("node.id", "b").await.unwrap(), "a");
-        assert_eq!(store.setting("node.id").await.unwrap().as_deref(), Some("a"));
+        assert_eq!(
+            store.setting("node.id").await.unwrap().as_deref(),
+            Some("a")
+        );
         store.close().await;
         db.cleanup().await;
     }
@@ -187,7 +213,12 @@ async fn sqlite_is_durable_wal_and_readers_cannot_write() {
         .execute(store.reader())
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("readonly") || err.to_string().contains("read-only") || err.to_string().contains("query_only"), "{err}");
+    assert!(
+        err.to_string().contains("readonly")
+            || err.to_string().contains("read-only")
+            || err.to_string().contains("query_only"),
+        "{err}"
+    );
     store.close().await;
 }
 
@@ -220,6 +251,8 @@ async fn sqlite_in_unwritable_place_fails_clearly() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
     let url = format!("sqlite://{}/db.sqlite?mode=rwc", file.display());
-    let err = Store::open(&url, &StoreOptions::default()).await.unwrap_err();
+    let err = Store::open(&url, &StoreOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
 }

@@ -36,9 +36,7 @@ impl SoftHsm {
     /// a real token and are not silently skipped.
     pub fn shared() -> &'static SoftHsm {
         static HSM: OnceLock<SoftHsm> = OnceLock::new();
-        HSM.get_or_init(|| {
-            Self::create().unwrap_or_else(|e| panic!("SoftHSM2 unavailable: {e}"))
-        })
+        HSM.get_or_init(|| Self::create().unwrap_or_else(|e| panic!("SoftHSM2 unavailable: {e}")))
     }
 
     fn create() -> Result<SoftHsm, String> {
@@ -66,7 +64,16 @@ impl SoftHsm {
         for label in Self::TOKENS {
             let out = Command::new("softhsm2-util")
                 .env("SOFTHSM2_CONF", &conf)
-                .args(["--init-token", "--free", "--label", label, "--pin", &pin, "--so-pin", "97531"])
+                .args([
+                    "--init-token",
+                    "--free",
+                    "--label",
+                    label,
+                    "--pin",
+                    &pin,
+                    "--so-pin",
+                    "97531",
+                ])
                 .output()
                 .map_err(|e| format!("softhsm2-util: {e} (apt-get install softhsm2)"))?;
             if !out.status.success() {
@@ -222,15 +229,32 @@ pub mod openssl {
         std::fs::write(dir.path().join("msg"), message).unwrap();
         std::fs::write(dir.path().join("sig"), signature).unwrap();
         let mut args: Vec<&str> = match algorithm {
-            "ed25519" => vec!["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig"],
+            "ed25519" => vec![
+                "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+                "-sigfile", "sig",
+            ],
             _ => {
-                let hash = if algorithm.ends_with("sha384") { "-sha384" } else { "-sha256" };
+                let hash = if algorithm.ends_with("sha384") {
+                    "-sha384"
+                } else {
+                    "-sha256"
+                };
                 vec!["dgst", hash, "-verify", "pub.pem", "-signature", "sig"]
             }
         };
         match algorithm {
-            "rsa-pss-sha256" => args.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"]),
-            "rsa-pss-sha384" => args.extend(["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:48"]),
+            "rsa-pss-sha256" => args.extend([
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:32",
+            ]),
+            "rsa-pss-sha384" => args.extend([
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:48",
+            ]),
             _ => {}
         }
         if algorithm != "ed25519" {

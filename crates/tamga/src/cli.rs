@@ -97,7 +97,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 KeysCommand::Generate { label, algorithm } => {
                     let signer = keys.generate(&label, algorithm)?;
-                    println!("{}\t{}\t{}", signer.label(), signer.key_algorithm(), signer.key_id());
+                    println!(
+                        "{}\t{}\t{}",
+                        signer.label(),
+                        signer.key_algorithm(),
+                        signer.key_id()
+                    );
                 }
             }
             Ok(())

@@ -235,7 +235,11 @@ impl Config {
         }
         fig = fig.merge(
             Env::prefixed("TAMGA_")
-                .filter(|k| !NOT_CONFIG_ENV.iter().any(|n| k.as_str().eq_ignore_ascii_case(n)))
+                .filter(|k| {
+                    !NOT_CONFIG_ENV
+                        .iter()
+                        .any(|n| k.as_str().eq_ignore_ascii_case(n))
+                })
                 .split("__"),
         );
         let config: Config = fig.extract().map_err(|e| {
@@ -263,8 +267,7 @@ impl Config {
             return Err(rule("database.max_connections", "must be at least 1"));
         }
         if let Some(url) = &self.database.url {
-            tamga_store::Backend::of_url(url)
-                .map_err(|e| rule("database.url", &e.to_string()))?;
+            tamga_store::Backend::of_url(url).map_err(|e| rule("database.url", &e.to_string()))?;
         }
         if self.node.request_timeout_secs == 0 {
             return Err(rule("node.request_timeout_secs", "must be at least 1"));
@@ -284,7 +287,10 @@ impl Config {
     /// The database URL, defaulting to SQLite in the data dir.
     pub fn database_url(&self) -> String {
         self.database.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("tamga.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tamga.db").display()
+            )
         })
     }
 }
@@ -351,7 +357,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = load_str("[node]\nlisen = \"0.0.0.0:1\"\n").unwrap_err().to_string();
+        let err = load_str("[node]\nlisen = \"0.0.0.0:1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("node.lisen") || err.contains("lisen"), "{err}");
         assert!(err.contains("unknown field"), "{err}");
         let err = load_str("colour = 1\n").unwrap_err().to_string();
@@ -360,21 +368,36 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        let err = load_str("[node]\nlisten = \"not an address\"\n").unwrap_err().to_string();
+        let err = load_str("[node]\nlisten = \"not an address\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("node.listen"), "{err}");
-        let err = load_str("[keys]\nnode_key_algorithm = \"dsa-1024\"\n").unwrap_err().to_string();
-        assert!(err.contains("keys.node_key_algorithm") && err.contains("ec-p256"), "{err}");
-        let err = load_str("roles = [\"node\", \"printer\"]\n").unwrap_err().to_string();
+        let err = load_str("[keys]\nnode_key_algorithm = \"dsa-1024\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keys.node_key_algorithm") && err.contains("ec-p256"),
+            "{err}"
+        );
+        let err = load_str("roles = [\"node\", \"printer\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("roles"), "{err}");
-        let err = load_str("[database]\nurl = \"mysql://x\"\n").unwrap_err().to_string();
+        let err = load_str("[database]\nurl = \"mysql://x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("database.url"), "{err}");
-        let err = load_str("[keys]\nbackend = \"pkcs11\"\n").unwrap_err().to_string();
+        let err = load_str("[keys]\nbackend = \"pkcs11\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("keys.pkcs11"), "{err}");
     }
 
     #[test]
     fn missing_file_is_named() {
-        let err = Config::load(Some(Path::new("/no/such/tamga.toml"))).unwrap_err().to_string();
+        let err = Config::load(Some(Path::new("/no/such/tamga.toml")))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/no/such/tamga.toml"), "{err}");
     }
 }

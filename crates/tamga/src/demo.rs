@@ -52,7 +52,10 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
         config,
         Some(Box::new(move |started: &Started| {
             let manifest = manifest(started);
-            write_atomically(&manifest_path, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+            write_atomically(
+                &manifest_path,
+                serde_json::to_string_pretty(&manifest)?.as_bytes(),
+            )?;
             print_welcome(started, &manifest_path);
             Ok(())
         })),
@@ -136,7 +139,11 @@ fn print_welcome(s: &Started, manifest: &Path) {
     println!("  Health / Төлөв               {base}/healthz  {base}/readyz");
     println!("  Metrics / Хэмжилт            {base}/metrics");
     println!("  Manifest / Жагсаалт          {}", manifest.display());
-    println!("  Node key / Зангилааны түлхүүр {} ({})", s.node_key.key_id(), s.node_key.key_algorithm());
+    println!(
+        "  Node key / Зангилааны түлхүүр {} ({})",
+        s.node_key.key_id(),
+        s.node_key.key_algorithm()
+    );
     println!();
     println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");
     println!();

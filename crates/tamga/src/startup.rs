@@ -32,6 +32,9 @@ pub struct Started {
     pub data_dir: PathBuf,
 }
 
+/// Runs once the node listens (the demo writes its manifest here).
+pub type OnStarted = Box<dyn FnOnce(&Started) -> anyhow::Result<()> + Send>;
+
 /// Sets up logging from `TAMGA_LOG_FORMAT` / `TAMGA_LOG`, else the config.
 pub fn init_logging(config: &Config) {
     let format = std::env::var("TAMGA_LOG_FORMAT")
@@ -92,10 +95,7 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<bool> {
 }
 
 /// Runs the node until SIGTERM/SIGINT; `on_started` runs once it listens.
-pub async fn serve(
-    config: Config,
-    on_started: Option<Box<dyn FnOnce(&Started) -> anyhow::Result<()> + Send>>,
-) -> anyhow::Result<()> {
+pub async fn serve(config: Config, on_started: Option<OnStarted>) -> anyhow::Result<()> {
     let created = prepare_data_dir(&config.data_dir)?;
     match start(&config).await {
         Ok((node, store, started)) => {
@@ -181,7 +181,12 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                     roles: config
                         .roles
                         .iter()
-                        .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                        .map(|r| {
+                            serde_json::to_value(r)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        })
                         .collect(),
                     database: store.backend().name().into(),
                     key_store: match config.keys.backend {

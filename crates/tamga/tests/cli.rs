@@ -19,7 +19,9 @@ fn tamga() -> Command {
 }
 
 fn sigterm(child: &Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
 }
 
 /// Waits for `path` to appear (the demo writes it once it listens).
@@ -34,7 +36,11 @@ fn wait_for_file(path: &Path, child: &mut Child) -> serde_json::Value {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("tamga exited early: {status}");
         }
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -53,8 +59,8 @@ fn start_serve(config: &Path, envs: &[(&str, &str)]) -> (Child, String) {
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = Vec::new();
     while let Some(Ok(line)) = lines.next() {
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("log line is not JSON: {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("log line is not JSON: {line}"));
         if v["message"] == "node started" {
             let listen = v["listen"].as_str().unwrap().to_owned();
             // Keep draining stderr so the child never blocks on a full pipe.
@@ -63,15 +69,26 @@ fn start_serve(config: &Path, envs: &[(&str, &str)]) -> (Child, String) {
         }
         seen.push(line);
     }
-    panic!("tamga serve did not start: {}", seen.join("\n"));
+    let status = child.wait();
+    panic!(
+        "tamga serve did not start ({status:?}): {}",
+        seen.join("\n")
+    );
 }
 
 fn run_fail(cmd: &mut Command) -> String {
     let out: Output = cmd.stdout(Stdio::null()).output().unwrap();
     assert!(!out.status.success(), "expected failure");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(errors.len(), 1, "exactly one error line expected:\n{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "exactly one error line expected:\n{stderr}"
+    );
     errors[0].to_owned()
 }
 
@@ -121,7 +138,13 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
             .unwrap();
         let manifest = wait_for_file(&data.join("demo.json"), &mut child);
         let endpoints = &manifest["endpoints"];
-        assert_eq!(reqwest::get(endpoints["healthz"].as_str().unwrap()).await.unwrap().status(), 200);
+        assert_eq!(
+            reqwest::get(endpoints["healthz"].as_str().unwrap())
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
         let (status, ready) = get_json(endpoints["readyz"].as_str().unwrap()).await;
         assert_eq!(status, 200, "{ready}");
         let (_, openapi) = get_json(endpoints["openapi"].as_str().unwrap()).await;
@@ -129,8 +152,16 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
         assert!(openapi["paths"]["/api/v1/node"].is_object());
         let (_, node) = get_json(endpoints["node"].as_str().unwrap()).await;
         assert_eq!(node["database"], "sqlite");
-        assert_eq!(node["node_key"]["key_id"], manifest["identities"][0]["key_id"]);
-        let metrics = reqwest::get(endpoints["metrics"].as_str().unwrap()).await.unwrap().text().await.unwrap();
+        assert_eq!(
+            node["node_key"]["key_id"],
+            manifest["identities"][0]["key_id"]
+        );
+        let metrics = reqwest::get(endpoints["metrics"].as_str().unwrap())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("route=\"/api/v1/node\""), "{metrics}");
         key_ids.push(node["node_key"]["key_id"].as_str().unwrap().to_owned());
         sigterm(&child);
@@ -138,10 +169,18 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
         assert!(status.success(), "demo exit: {status}");
         let mut stdout = String::new();
         std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
-        assert!(stdout.contains("Тамга демо ажиллаж байна") && stdout.contains("Tamga demo is running"));
+        assert!(
+            stdout.contains("Тамга демо ажиллаж байна") && stdout.contains("Tamga demo is running")
+        );
     }
-    assert_eq!(key_ids[0], key_ids[1], "second start must reuse the node key");
-    let mode = std::fs::metadata(data.join("secrets/key-passphrase")).unwrap().permissions().mode();
+    assert_eq!(
+        key_ids[0], key_ids[1],
+        "second start must reuse the node key"
+    );
+    let mode = std::fs::metadata(data.join("secrets/key-passphrase"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -185,7 +224,12 @@ async fn serve_with_the_node_key_on_a_pkcs11_token() {
     assert_eq!(node["key_store"], "pkcs11");
     assert_eq!(node["node_key"]["algorithm"], "ec-p384");
     let (_, keys) = get_json(&format!("{base}/api/v1/node/keys")).await;
-    assert!(keys.as_array().unwrap().iter().any(|k| k["label"] == "cli-node"));
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["label"] == "cli-node")
+    );
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }
@@ -194,7 +238,10 @@ async fn serve_with_the_node_key_on_a_pkcs11_token() {
 fn version_is_printed() {
     let out = tamga().arg("--version").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("tamga {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("tamga {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -202,17 +249,31 @@ fn unknown_config_key_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = base_config(dir.path(), "[database]\nmax_conections = 3\n");
     let err = run_fail(tamga().args(["serve", "--config", config.to_str().unwrap()]));
-    assert!(err.contains("database.max_conections") && err.contains("unknown field"), "{err}");
-    assert!(!dir.path().join("data").exists(), "nothing may be created on a config error");
+    assert!(
+        err.contains("database.max_conections") && err.contains("unknown field"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing may be created on a config error"
+    );
 }
 
 #[test]
 fn environment_overrides_are_validated_too() {
     let dir = tempfile::tempdir().unwrap();
     let config = base_config(dir.path(), "");
-    let err = run_fail(tamga().args(["config", "check", "--config", config.to_str().unwrap()]).env("TAMGA_NODE__LISTEN", "nowhere"));
+    let err = run_fail(
+        tamga()
+            .args(["config", "check", "--config", config.to_str().unwrap()])
+            .env("TAMGA_NODE__LISTEN", "nowhere"),
+    );
     assert!(err.contains("node.listen"), "{err}");
-    let err = run_fail(tamga().args(["config", "check", "--config", config.to_str().unwrap()]).env("TAMGA_NODE__LISTNE", "1"));
+    let err = run_fail(
+        tamga()
+            .args(["config", "check", "--config", config.to_str().unwrap()])
+            .env("TAMGA_NODE__LISTNE", "1"),
+    );
     assert!(err.contains("listne"), "{err}");
     let out = tamga()
         .args(["config", "check", "--config", config.to_str().unwrap()])
@@ -231,29 +292,58 @@ fn unreachable_postgres_is_one_line_and_leaves_nothing() {
         "[database]\nurl = \"postgres://tamga:hunter2@127.0.0.1:1/tamga\"\nconnect_timeout_secs = 2\n",
     );
     let err = run_fail(tamga().args(["serve", "--config", config.to_str().unwrap()]));
-    assert!(err.contains("unreachable") && err.contains("127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("unreachable") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "password leaked: {err}");
-    assert!(!dir.path().join("data").exists(), "the data dir this start created must be removed");
+    assert!(
+        !dir.path().join("data").exists(),
+        "the data dir this start created must be removed"
+    );
 }
 
 #[test]
 fn wrong_passphrase_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = base_config(dir.path(), "");
-    let out = tamga().args(["keys", "generate", "node", "--config", config.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tamga()
+        .args([
+            "keys",
+            "generate",
+            "node",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     passphrase_file(dir.path(), "a different secret");
     let err = run_fail(tamga().args(["serve", "--config", config.to_str().unwrap()]));
-    assert!(err.contains("wrong passphrase") && err.contains("node.key.pem"), "{err}");
+    assert!(
+        err.contains("wrong passphrase") && err.contains("node.key.pem"),
+        "{err}"
+    );
 }
 
 #[test]
 fn passphrase_readable_by_others_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = base_config(dir.path(), "");
-    std::fs::set_permissions(dir.path().join("passphrase"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("passphrase"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let err = run_fail(tamga().args(["keys", "list", "--config", config.to_str().unwrap()]));
-    assert!(err.contains("readable by others") && err.contains("chmod 600"), "{err}");
+    assert!(
+        err.contains("readable by others") && err.contains("chmod 600"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -271,10 +361,21 @@ fn missing_token_and_wrong_pin_are_named() {
         )
     };
     let config = make("absent-token");
-    let err = run_fail(tamga().args(["keys", "list", "--config", config.to_str().unwrap()]).env("TAMGA_PKCS11_PIN", &hsm.pin));
-    assert!(err.contains("no PKCS#11 token labelled \"absent-token\""), "{err}");
+    let err = run_fail(
+        tamga()
+            .args(["keys", "list", "--config", config.to_str().unwrap()])
+            .env("TAMGA_PKCS11_PIN", &hsm.pin),
+    );
+    assert!(
+        err.contains("no PKCS#11 token labelled \"absent-token\""),
+        "{err}"
+    );
     let config = make(SoftHsm::TOKENS[1]);
-    let err = run_fail(tamga().args(["keys", "list", "--config", config.to_str().unwrap()]).env("TAMGA_PKCS11_PIN", "0000"));
+    let err = run_fail(
+        tamga()
+            .args(["keys", "list", "--config", config.to_str().unwrap()])
+            .env("TAMGA_PKCS11_PIN", "0000"),
+    );
     assert!(err.contains("rejected the PIN"), "{err}");
     let err = run_fail(tamga().args(["keys", "list", "--config", config.to_str().unwrap()]));
     assert!(err.contains("TAMGA_PKCS11_PIN"), "{err}");
@@ -288,10 +389,17 @@ fn unwritable_data_dir_is_named() {
     let pass = passphrase_file(dir.path(), "x");
     let config = write_config(
         dir.path(),
-        &format!("data_dir = \"{}/data\"\n[keys]\npassphrase_file = \"{}\"\n", blocker.display(), pass.display()),
+        &format!(
+            "data_dir = \"{}/data\"\n[keys]\npassphrase_file = \"{}\"\n",
+            blocker.display(),
+            pass.display()
+        ),
     );
     let err = run_fail(tamga().args(["serve", "--config", config.to_str().unwrap()]));
-    assert!(err.contains("data dir") && err.contains("file/data"), "{err}");
+    assert!(
+        err.contains("data dir") && err.contains("file/data"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -305,5 +413,8 @@ fn port_in_use_is_named() {
             .args(["serve", "--config", config.to_str().unwrap()])
             .env("TAMGA_NODE__LISTEN", format!("127.0.0.1:{port}")),
     );
-    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
 }
