@@ -5,6 +5,27 @@ use std::str::FromStr;
 
 use crate::KeyError;
 
+/// `Display` and `FromStr` through the stable `name()`.
+macro_rules! named {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = KeyError;
+            fn from_str(s: &str) -> Result<Self, KeyError> {
+                Self::ALL
+                    .into_iter()
+                    .find(|a| a.name() == s)
+                    .ok_or_else(|| KeyError::UnknownAlgorithm(s.to_owned()))
+            }
+        }
+    };
+}
+
 /// The kind of a key pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyAlgorithm {
@@ -75,21 +96,7 @@ impl KeyAlgorithm {
     }
 }
 
-impl fmt::Display for KeyAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for KeyAlgorithm {
-    type Err = KeyError;
-    fn from_str(s: &str) -> Result<Self, KeyError> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| KeyError::UnknownAlgorithm(s.to_owned()))
-    }
-}
+named!(KeyAlgorithm);
 
 /// A signature scheme: key kind, padding and hash together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,18 +167,26 @@ impl SignatureAlgorithm {
     }
 }
 
-impl fmt::Display for SignatureAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+named!(SignatureAlgorithm);
 
-impl FromStr for SignatureAlgorithm {
-    type Err = KeyError;
-    fn from_str(s: &str) -> Result<Self, KeyError> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| KeyError::UnknownAlgorithm(s.to_owned()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_errors() {
+        for a in KeyAlgorithm::ALL {
+            assert_eq!(a.to_string().parse::<KeyAlgorithm>().unwrap(), a);
+            assert!(a.default_signature().fits(a));
+        }
+        for s in SignatureAlgorithm::ALL {
+            assert_eq!(s.name().parse::<SignatureAlgorithm>().unwrap(), s);
+        }
+        assert!(matches!(
+            "dsa".parse::<KeyAlgorithm>(),
+            Err(KeyError::UnknownAlgorithm(_))
+        ));
+        assert!(!SignatureAlgorithm::EcdsaP256Sha256.fits(KeyAlgorithm::EcP384));
+        assert!(SignatureAlgorithm::RsaPssSha384.fits(KeyAlgorithm::Rsa2048));
     }
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds small seed inputs for the fuzz targets with openssl (run from fuzz/).
+set -euo pipefail
+out=seeds
+rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+i=0
+for spec in "EC -pkeyopt ec_paramgen_curve:P-256" "EC -pkeyopt ec_paramgen_curve:P-384" "ED25519" "RSA -pkeyopt rsa_keygen_bits:2048"; do
+  i=$((i+1))
+  # shellcheck disable=SC2086
+  openssl genpkey -algorithm $spec -out "$tmp/k$i.pem" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$tmp/k$i.pem" -outform DER -out "$out/private_key_info/k$i.der"
+  openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 1000 -in "$tmp/k$i.pem" \
+    -passout "pass:fuzz passphrase" -outform DER -out "$out/encrypted_pkcs8/k$i.der"
+  openssl pkcs8 -topk8 -v2 aes-128-cbc -iter 1000 -in "$tmp/k$i.pem" \
+    -passout "pass:fuzz passphrase" -out "$tmp/enc$i.pem"
+  openssl pkey -in "$tmp/k$i.pem" -pubout -out "$tmp/pub$i.pem"
+  cat "$tmp/pub$i.pem" "$tmp/enc$i.pem" > "$out/key_file/k$i.pem"
+  openssl pkey -in "$tmp/k$i.pem" -pubout -outform DER -out "$tmp/pub$i.der"
+  printf 'message' > "$tmp/msg"
+  if [ "$spec" = ED25519 ]; then
+    openssl pkeyutl -sign -inkey "$tmp/k$i.pem" -rawin -in "$tmp/msg" -out "$tmp/sig$i"
+  else
+    openssl dgst -sha256 -sign "$tmp/k$i.pem" -out "$tmp/sig$i" "$tmp/msg"
+  fi
+  len=$(stat -c %s "$tmp/pub$i.der")
+  idx=$(( (i == 1) ? 0 : (i == 2) ? 1 : (i == 3) ? 2 : 3 ))
+  { printf "\\x$(printf %02x $idx)\\x$(printf %02x $((len >> 8)))\\x$(printf %02x $((len & 255)))"; cat "$tmp/pub$i.der" "$tmp/sig$i"; } > "$out/verify_spki/k$i.bin"
+done
+echo "seeds written to $out/"
