@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::metrics_layer;
 use crate::openapi::{CheckResult, Readiness, base_openapi, healthz};
@@ -155,6 +155,8 @@ impl NodeBuilder {
     /// Assembles the router with system routes and middleware.
     pub fn build(self) -> Node {
         let metrics = metrics_layer::handle();
+        metrics::gauge!("tamga_build_info", "version" => self.openapi.info.version.clone())
+            .set(1.0);
         let openapi_json = self
             .openapi
             .to_pretty_json()
@@ -195,14 +197,25 @@ impl NodeBuilder {
                     .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
                         REQUEST_ID_HEADER,
                     )))
-                    .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                        let id = req
-                            .extensions()
-                            .get::<RequestId>()
-                            .and_then(|id| id.header_value().to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    }))
+                    .layer(
+                        TraceLayer::new_for_http()
+                            .make_span_with(|req: &Request| {
+                                let id = req
+                                    .extensions()
+                                    .get::<RequestId>()
+                                    .and_then(|id| id.header_value().to_str().ok())
+                                    .unwrap_or("-");
+                                // The route pattern, never the raw path or query: those may carry
+                                // personal identifiers, which must not reach the logs.
+                                let route = req
+                                    .extensions()
+                                    .get::<MatchedPath>()
+                                    .map_or("unmatched", |p| p.as_str());
+                                tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+                            })
+                            .on_request(())
+                            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                    )
                     .layer(CatchPanicLayer::new())
                     .layer(TimeoutLayer::with_status_code(
                         StatusCode::REQUEST_TIMEOUT,

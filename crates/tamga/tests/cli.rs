@@ -490,3 +490,63 @@ fn data_dir_without_write_permission_is_named() {
         );
     }
 }
+
+#[tokio::test]
+async fn access_logs_name_routes_not_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = base_config(dir.path(), "");
+    let mut child = tamga()
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("TAMGA_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["message"] == "node started" {
+            base = Some(format!("http://{}", v["listen"].as_str().unwrap()));
+            break;
+        }
+    }
+    let base = base.expect("node started");
+    // A made-up identifier in the path and the query string.
+    reqwest::get(format!("{base}/api/v1/node?regnum=УБ00000000"))
+        .await
+        .unwrap();
+    reqwest::get(format!("{base}/citizens/УБ00000000"))
+        .await
+        .unwrap();
+    sigterm(&child);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success());
+    let all = rest.join("\n");
+    assert!(
+        !all.contains("УБ00000000") && !all.contains("regnum"),
+        "identifier logged:\n{all}"
+    );
+    let access: Vec<serde_json::Value> = rest
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "finished processing request")
+        .collect();
+    assert!(
+        access
+            .iter()
+            .any(|v| v["span"]["route"] == "/api/v1/node" && v["status"] == 200),
+        "{all}"
+    );
+    assert!(
+        access
+            .iter()
+            .any(|v| v["span"]["route"] == "unmatched" && v["status"] == 404),
+        "{all}"
+    );
+    assert!(access.iter().all(|v| {
+        v["span"]["request_id"]
+            .as_str()
+            .is_some_and(|s| s.len() == 32)
+    }));
+}
