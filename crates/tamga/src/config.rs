@@ -1,5 +1,6 @@
 //! The node's configuration: a TOML file, overridden by `TAMGA_…` environment variables
-//! (`TAMGA_NODE__LISTEN=0.0.0.0:8443` sets `node.listen`; `__` separates levels), validated
+//! (`TAMGA_NODE__LISTEN=0.0.0.0:8443` sets `node.listen`; `__` separates levels;
+//! `TAMGA_DATA_DIR` and `TAMGA_ROLES` set the top-level keys), validated
 //! before anything starts. Unknown keys are errors that name the key, so a typo never silently
 //! falls back to a default. Secrets are never in the file: the key passphrase and token PIN come
 //! from files the operator protects (mode 0600) or from `TAMGA_KEY_PASSPHRASE` /
@@ -13,14 +14,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tamga_keys::KeyAlgorithm;
 
-/// Environment variables that start with `TAMGA_` but are not configuration keys.
-const NOT_CONFIG_ENV: &[&str] = &[
-    "LOG",
-    "LOG_FORMAT",
-    "KEY_PASSPHRASE",
-    "PKCS11_PIN",
-    "TEST_DATABASE_URL",
-];
+/// Top-level keys that an environment variable may set without a `__` level separator.
+/// Any other `TAMGA_X` without `__` (e.g. `TAMGA_LOG_FORMAT`, `TAMGA_KEY_PASSPHRASE`, test and
+/// tool settings) is not configuration; anything with `__` is, and is validated like the file.
+const TOP_LEVEL_ENV_KEYS: &[&str] = &["data_dir", "roles"];
 
 /// Everything a node needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -236,9 +233,8 @@ impl Config {
         fig = fig.merge(
             Env::prefixed("TAMGA_")
                 .filter(|k| {
-                    !NOT_CONFIG_ENV
-                        .iter()
-                        .any(|n| k.as_str().eq_ignore_ascii_case(n))
+                    let k = k.as_str().to_ascii_lowercase();
+                    k.contains("__") || TOP_LEVEL_ENV_KEYS.contains(&k.as_str())
                 })
                 .split("__"),
         );

@@ -304,10 +304,21 @@ fn environment_overrides_are_validated_too() {
     let out = tamga()
         .args(["config", "check", "--config", config.to_str().unwrap()])
         .env("TAMGA_NODE__NAME", "khur-gw-7")
+        .env("TAMGA_DATA_DIR", "/srv/tamga")
+        // Not configuration: no `__` and not a top-level key.
+        .env("TAMGA_SOME_TOOL_SETTING", "1")
         .output()
         .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("khur-gw-7"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let effective = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        effective.contains("khur-gw-7") && effective.contains("/srv/tamga"),
+        "{effective}"
+    );
 }
 
 #[test]
