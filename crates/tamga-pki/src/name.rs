@@ -1,0 +1,74 @@
+//! Distinguished-name comparison (RFC 5280 §7.1, with the LDAP StringPrep essentials of
+//! RFC 4518): attribute types must be equal; directory-string values compare after decoding
+//! (PrintableString, UTF8String, IA5String, TeletexString as Latin-1, BMPString), trimming,
+//! collapsing inner white space and case folding; other values compare as encoded. RDNs compare
+//! in order; the attributes inside one multi-valued RDN compare as a set.
+
+use der::{Encode, Tag, Tagged};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::{Name, RelativeDistinguishedName};
+
+#[derive(PartialEq, Eq)]
+enum Value {
+    Text(String),
+    Raw(Vec<u8>),
+}
+
+fn normalise(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn value_of(atv: &AttributeTypeAndValue) -> Value {
+    let v = &atv.value;
+    let bytes = v.value();
+    let text = match v.tag() {
+        Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::VisibleString => {
+            std::str::from_utf8(bytes).ok().map(str::to_owned)
+        }
+        Tag::TeletexString => Some(bytes.iter().map(|b| char::from(*b)).collect()),
+        Tag::BmpString => {
+            let units: Vec<u16> = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).ok()
+        }
+        _ => None,
+    };
+    match text {
+        Some(t) => Value::Text(normalise(&t)),
+        None => Value::Raw(v.to_der().unwrap_or_default()),
+    }
+}
+
+fn rdns_match(a: &RelativeDistinguishedName, b: &RelativeDistinguishedName) -> bool {
+    let (a, b) = (a.0.as_slice(), b.0.as_slice());
+    a.len() == b.len()
+        && a.iter().all(|x| {
+            b.iter()
+                .any(|y| x.oid == y.oid && value_of(x) == value_of(y))
+        })
+}
+
+/// Whether two names are the same name.
+pub fn names_match(a: &Name, b: &Name) -> bool {
+    a.0.len() == b.0.len() && a.0.iter().zip(&b.0).all(|(x, y)| rdns_match(x, y))
+}
+
+/// Whether `name` lies within the subtree `base` (its RDNs start with `base`'s).
+pub fn name_within(name: &Name, base: &Name) -> bool {
+    base.0.len() <= name.0.len() && base.0.iter().zip(&name.0).all(|(x, y)| rdns_match(x, y))
+}
+
+/// Every attribute value of type `oid` in `name`, decoded as text where it is a string.
+pub fn attribute_texts(name: &Name, oid: const_oid::ObjectIdentifier) -> Vec<String> {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter(|atv| atv.oid == oid)
+        .filter_map(|atv| std::str::from_utf8(atv.value.value()).ok().map(str::to_owned))
+        .collect()
+}
