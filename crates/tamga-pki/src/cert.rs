@@ -103,12 +103,13 @@ fn ext<'a, T: Decode<'a> + const_oid::AssociatedOid>(
             if found.is_some() {
                 return Err(CertError::DuplicateExtension(name.into()));
             }
-            found = Some(T::from_der(e.extn_value.as_bytes()).map_err(|err| {
-                CertError::Extension {
-                    extension: name,
-                    reason: err.to_string(),
-                }
-            })?);
+            found =
+                Some(
+                    T::from_der(e.extn_value.as_bytes()).map_err(|err| CertError::Extension {
+                        extension: name,
+                        reason: err.to_string(),
+                    })?,
+                );
         }
     }
     Ok(found)
@@ -168,7 +169,9 @@ impl ParsedCert {
             let (label, der) =
                 der::pem::decode_vec(data).map_err(|e| CertError::Der(e.to_string()))?;
             if label != "CERTIFICATE" {
-                return Err(CertError::Der(format!("PEM block {label:?}, expected CERTIFICATE")));
+                return Err(CertError::Der(format!(
+                    "PEM block {label:?}, expected CERTIFICATE"
+                )));
             }
             Self::from_der(&der)
         } else {

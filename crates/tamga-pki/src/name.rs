@@ -69,6 +69,10 @@ pub fn attribute_texts(name: &Name, oid: const_oid::ObjectIdentifier) -> Vec<Str
         .iter()
         .flat_map(|rdn| rdn.0.iter())
         .filter(|atv| atv.oid == oid)
-        .filter_map(|atv| std::str::from_utf8(atv.value.value()).ok().map(str::to_owned))
+        .filter_map(|atv| {
+            std::str::from_utf8(atv.value.value())
+                .ok()
+                .map(str::to_owned)
+        })
         .collect()
 }

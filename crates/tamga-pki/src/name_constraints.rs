@@ -83,7 +83,9 @@ fn matches(name: &Kind<'_>, constraint: &GeneralName) -> Option<bool> {
         (Kind::Dn(n), GeneralName::DirectoryName(c)) => Some(name_within(n, c)),
         (Kind::Email(n), GeneralName::Rfc822Name(c)) => Some(email_matches(n, c.as_str())),
         (Kind::Dns(n), GeneralName::DnsName(c)) => Some(dns_matches(n, c.as_str())),
-        (Kind::Uri(n), GeneralName::UniformResourceIdentifier(c)) => Some(uri_matches(n, c.as_str())),
+        (Kind::Uri(n), GeneralName::UniformResourceIdentifier(c)) => {
+            Some(uri_matches(n, c.as_str()))
+        }
         _ => None,
     }
 }
@@ -117,7 +119,10 @@ impl ConstraintState {
             for set in &self.permitted {
                 let verdicts: Vec<bool> = set.iter().filter_map(|c| matches(name, c)).collect();
                 if !verdicts.is_empty() && !verdicts.contains(&true) {
-                    return Err(format!("{} is outside the permitted subtrees", describe(name)));
+                    return Err(format!(
+                        "{} is outside the permitted subtrees",
+                        describe(name)
+                    ));
                 }
             }
             if self.excluded.iter().any(|c| matches(name, c) == Some(true)) {
@@ -130,7 +135,8 @@ impl ConstraintState {
     /// Adds a CA certificate's nameConstraints.
     pub fn update(&mut self, nc: &NameConstraints) {
         if let Some(p) = &nc.permitted_subtrees {
-            self.permitted.push(p.iter().map(|s| s.base.clone()).collect());
+            self.permitted
+                .push(p.iter().map(|s| s.base.clone()).collect());
         }
         if let Some(e) = &nc.excluded_subtrees {
             self.excluded.extend(e.iter().map(|s| s.base.clone()));
@@ -159,7 +165,10 @@ mod tests {
         assert!(email_matches("A@example.com", "a@example.com"));
         assert!(dns_matches("www.example.com", "example.com"));
         assert!(!dns_matches("wwwexample.com", "example.com"));
-        assert!(uri_matches("http://user@host.example.com:80/x", ".example.com"));
+        assert!(uri_matches(
+            "http://user@host.example.com:80/x",
+            ".example.com"
+        ));
         assert!(!uri_matches("http://example.com/", ".example.com"));
     }
 }

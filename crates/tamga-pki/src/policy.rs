@@ -55,9 +55,21 @@ impl PolicyState {
                 expected: vec![ANY_POLICY],
             }],
             null: false,
-            explicit_policy: if inputs.initial_explicit_policy { 0 } else { start },
-            policy_mapping: if inputs.initial_policy_mapping_inhibit { 0 } else { start },
-            inhibit_any_policy: if inputs.initial_any_policy_inhibit { 0 } else { start },
+            explicit_policy: if inputs.initial_explicit_policy {
+                0
+            } else {
+                start
+            },
+            policy_mapping: if inputs.initial_policy_mapping_inhibit {
+                0
+            } else {
+                start
+            },
+            inhibit_any_policy: if inputs.initial_any_policy_inhibit {
+                0
+            } else {
+                start
+            },
             n,
         }
     }
@@ -69,7 +81,8 @@ impl PolicyState {
     }
 
     fn children(&self, parent: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.nodes.len()).filter(move |&i| self.nodes[i].alive && self.nodes[i].parent == Some(parent))
+        (0..self.nodes.len())
+            .filter(move |&i| self.nodes[i].alive && self.nodes[i].parent == Some(parent))
     }
 
     fn add(&mut self, parent: usize, policy: ObjectIdentifier, expected: Vec<ObjectIdentifier>) {
@@ -96,7 +109,10 @@ impl PolicyState {
         loop {
             let mut changed = false;
             for i in 0..self.nodes.len() {
-                if self.nodes[i].alive && self.nodes[i].depth < depth && self.children(i).next().is_none() {
+                if self.nodes[i].alive
+                    && self.nodes[i].depth < depth
+                    && self.children(i).next().is_none()
+                {
                     self.nodes[i].alive = false;
                     changed = true;
                 }
@@ -143,7 +159,8 @@ impl PolicyState {
                         }
                     }
                 }
-                if has_any && (self.inhibit_any_policy > 0 || (i < self.n && cert.is_self_issued())) {
+                if has_any && (self.inhibit_any_policy > 0 || (i < self.n && cert.is_self_issued()))
+                {
                     for n in parents {
                         for e in self.nodes[n].expected.clone() {
                             if !self.children(n).any(|c| self.nodes[c].policy == e) {
@@ -166,14 +183,13 @@ impl PolicyState {
     /// §6.1.4 (a)–(b) and (h)–(j) after certificate `i` (1-based), which is not the last.
     pub fn prepare_next(&mut self, cert: &ParsedCert, i: usize) -> Result<(), String> {
         if let Some(mappings) = &cert.policy_mappings {
-            if mappings
-                .0
-                .iter()
-                .any(|m| m.issuer_domain_policy == ANY_POLICY || m.subject_domain_policy == ANY_POLICY)
-            {
+            if mappings.0.iter().any(|m| {
+                m.issuer_domain_policy == ANY_POLICY || m.subject_domain_policy == ANY_POLICY
+            }) {
                 return Err("policyMappings maps to or from anyPolicy".into());
             }
-            let mut issuer_policies: Vec<ObjectIdentifier> = mappings.0.iter().map(|m| m.issuer_domain_policy).collect();
+            let mut issuer_policies: Vec<ObjectIdentifier> =
+                mappings.0.iter().map(|m| m.issuer_domain_policy).collect();
             issuer_policies.dedup();
             for idp in issuer_policies {
                 let mapped: Vec<ObjectIdentifier> = mappings
@@ -187,12 +203,17 @@ impl PolicyState {
                 }
                 let at_i = self.alive_at(i);
                 if self.policy_mapping > 0 {
-                    let with_idp: Vec<usize> = at_i.iter().copied().filter(|&n| self.nodes[n].policy == idp).collect();
+                    let with_idp: Vec<usize> = at_i
+                        .iter()
+                        .copied()
+                        .filter(|&n| self.nodes[n].policy == idp)
+                        .collect();
                     if !with_idp.is_empty() {
                         for n in with_idp {
                             self.nodes[n].expected = mapped.clone();
                         }
-                    } else if let Some(&any) = at_i.iter().find(|&&n| self.nodes[n].policy == ANY_POLICY)
+                    } else if let Some(&any) =
+                        at_i.iter().find(|&&n| self.nodes[n].policy == ANY_POLICY)
                         && let Some(parent) = self.nodes[any].parent
                     {
                         self.add(parent, idp, mapped.clone());
@@ -244,7 +265,8 @@ impl PolicyState {
         {
             self.explicit_policy = 0;
         }
-        let user_any = inputs.initial_policy_set.is_empty() || inputs.initial_policy_set.contains(&ANY_POLICY);
+        let user_any =
+            inputs.initial_policy_set.is_empty() || inputs.initial_policy_set.contains(&ANY_POLICY);
         if !self.null && !user_any {
             let n = self.n;
             let set: Vec<usize> = (0..self.nodes.len())
@@ -268,7 +290,9 @@ impl PolicyState {
             {
                 if let Some(parent) = self.nodes[any_leaf].parent {
                     for &p in &inputs.initial_policy_set {
-                        let present = set.iter().any(|&s| self.nodes[s].alive && self.nodes[s].policy == p);
+                        let present = set
+                            .iter()
+                            .any(|&s| self.nodes[s].alive && self.nodes[s].policy == p);
                         if !present {
                             self.add(parent, p, vec![p]);
                         }
@@ -281,7 +305,11 @@ impl PolicyState {
         let valid: Vec<ObjectIdentifier> = if self.null {
             Vec::new()
         } else {
-            let mut v: Vec<ObjectIdentifier> = self.alive_at(self.n).into_iter().map(|i| self.nodes[i].policy).collect();
+            let mut v: Vec<ObjectIdentifier> = self
+                .alive_at(self.n)
+                .into_iter()
+                .map(|i| self.nodes[i].policy)
+                .collect();
             v.dedup();
             v
         };

@@ -55,7 +55,8 @@ fn pss_algorithm(
 ) -> Result<&'static dyn VerificationAlgorithm, SignatureError> {
     let bad = || SignatureError::Unsupported(ID_RSASSA_PSS);
     let params = params.ok_or_else(bad)?;
-    let p = PssParams::from_der(&der::Encode::to_der(params).map_err(|_| bad())?).map_err(|_| bad())?;
+    let p =
+        PssParams::from_der(&der::Encode::to_der(params).map_err(|_| bad())?).map_err(|_| bad())?;
     let hash = p.hash.map(|h| h.oid).ok_or_else(bad)?;
     let mgf_hash = p
         .mask_gen
@@ -93,7 +94,8 @@ pub fn verify_signed(
     let curve = spki.algorithm.parameters_oid().ok();
     let legacy = policy == AlgorithmPolicy::Legacy;
     let weak = || SignatureError::Weak(algorithm.oid, policy);
-    let ec = |p256: &'static dyn VerificationAlgorithm, p384: &'static dyn VerificationAlgorithm| {
+    let ec = |p256: &'static dyn VerificationAlgorithm,
+              p384: &'static dyn VerificationAlgorithm| {
         if key_oid != rfc5912::ID_EC_PUBLIC_KEY {
             return Err(SignatureError::BadKey("not an EC key".into()));
         }
@@ -111,16 +113,26 @@ pub fn verify_signed(
         }
     };
     let verifier: &'static dyn VerificationAlgorithm = match algorithm.oid {
-        rfc5912::SHA_1_WITH_RSA_ENCRYPTION if legacy => rsa(&sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)?,
+        rfc5912::SHA_1_WITH_RSA_ENCRYPTION if legacy => {
+            rsa(&sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY)?
+        }
         rfc5912::SHA_1_WITH_RSA_ENCRYPTION => return Err(weak()),
-        rfc5912::SHA_256_WITH_RSA_ENCRYPTION if legacy => rsa(&sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY)?,
+        rfc5912::SHA_256_WITH_RSA_ENCRYPTION if legacy => {
+            rsa(&sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY)?
+        }
         rfc5912::SHA_256_WITH_RSA_ENCRYPTION => rsa(&sig::RSA_PKCS1_2048_8192_SHA256)?,
         rfc5912::SHA_384_WITH_RSA_ENCRYPTION => rsa(&sig::RSA_PKCS1_2048_8192_SHA384)?,
-        rfc5912::SHA_512_WITH_RSA_ENCRYPTION if legacy => rsa(&sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY)?,
+        rfc5912::SHA_512_WITH_RSA_ENCRYPTION if legacy => {
+            rsa(&sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY)?
+        }
         rfc5912::SHA_512_WITH_RSA_ENCRYPTION => rsa(&sig::RSA_PKCS1_2048_8192_SHA512)?,
         ID_RSASSA_PSS => rsa(pss_algorithm(algorithm.parameters.as_ref())?)?,
-        rfc5912::ECDSA_WITH_SHA_256 => ec(&sig::ECDSA_P256_SHA256_ASN1, &sig::ECDSA_P384_SHA256_ASN1)?,
-        rfc5912::ECDSA_WITH_SHA_384 => ec(&sig::ECDSA_P256_SHA384_ASN1, &sig::ECDSA_P384_SHA384_ASN1)?,
+        rfc5912::ECDSA_WITH_SHA_256 => {
+            ec(&sig::ECDSA_P256_SHA256_ASN1, &sig::ECDSA_P384_SHA256_ASN1)?
+        }
+        rfc5912::ECDSA_WITH_SHA_384 => {
+            ec(&sig::ECDSA_P256_SHA384_ASN1, &sig::ECDSA_P384_SHA384_ASN1)?
+        }
         rfc8410::ID_ED_25519 if key_oid == rfc8410::ID_ED_25519 => &sig::ED25519,
         rfc8410::ID_ED_25519 => return Err(SignatureError::BadKey("not an Ed25519 key".into())),
         other => return Err(SignatureError::Unsupported(other)),

@@ -97,7 +97,9 @@ impl std::fmt::Display for Reason {
             Reason::Signature(s) => write!(f, "signature: {s}"),
             Reason::NotYetValid => f.write_str("not yet valid at the validation time"),
             Reason::Expired => f.write_str("expired at the validation time"),
-            Reason::NameChaining => f.write_str("issuer name does not match the issuing CA's subject"),
+            Reason::NameChaining => {
+                f.write_str("issuer name does not match the issuing CA's subject")
+            }
             Reason::NotCa => f.write_str("intermediate certificate is not a CA (basicConstraints)"),
             Reason::PathLength => f.write_str("pathLenConstraint exceeded"),
             Reason::KeyUsage(s) => write!(f, "keyUsage: {s}"),
@@ -108,7 +110,10 @@ impl std::fmt::Display for Reason {
             Reason::Revoked { at, reason } => write!(
                 f,
                 "revoked at {at} (Unix time){}",
-                reason.as_ref().map(|r| format!(", reason {r}")).unwrap_or_default()
+                reason
+                    .as_ref()
+                    .map(|r| format!(", reason {r}"))
+                    .unwrap_or_default()
             ),
             Reason::RevocationUnknown(s) => write!(f, "revocation status unknown: {s}"),
             Reason::RevocationStale(s) => write!(f, "revocation information is stale: {s}"),
@@ -265,7 +270,10 @@ pub fn validate(input: &ValidationInput<'_>) -> Result<ValidationOutput, Validat
     }))
 }
 
-fn validate_path(path: &[&ParsedCert], input: &ValidationInput<'_>) -> Result<Vec<ObjectIdentifier>, ValidationError> {
+fn validate_path(
+    path: &[&ParsedCert],
+    input: &ValidationInput<'_>,
+) -> Result<Vec<ObjectIdentifier>, ValidationError> {
     let n = path.len() - 1;
     let anchor = path[0];
     let mut policy = PolicyState::new(&input.policy, n);
@@ -289,7 +297,10 @@ fn validate_path(path: &[&ParsedCert], input: &ValidationInput<'_>) -> Result<Ve
         )
         .map_err(|e| fail("6.1.3 (a)(1)", Reason::Signature(e.to_string())))?;
         if cert.cert.tbs_certificate.signature != cert.cert.signature_algorithm {
-            return Err(fail("4.1.1.2", Reason::Signature("signature algorithm differs inside and outside the TBS".into())));
+            return Err(fail(
+                "4.1.1.2",
+                Reason::Signature("signature algorithm differs inside and outside the TBS".into()),
+            ));
         }
         if input.time < cert.not_before {
             return Err(fail("6.1.3 (a)(2)", Reason::NotYetValid));
@@ -308,9 +319,11 @@ fn validate_path(path: &[&ParsedCert], input: &ValidationInput<'_>) -> Result<Ve
                 time: input.time,
                 policy: input.algorithms,
             };
-            match input.crls.status(cert, i < n, &ctx) {
+            match input.crls.status(cert, cert.is_ca(), &ctx) {
                 CrlStatus::Good => {}
-                CrlStatus::Revoked { at, reason } => return Err(fail("6.1.3 (a)(3)", Reason::Revoked { at, reason })),
+                CrlStatus::Revoked { at, reason } => {
+                    return Err(fail("6.1.3 (a)(3)", Reason::Revoked { at, reason }));
+                }
                 CrlStatus::Unknown(why) if input.revocation == RevocationMode::Require => {
                     return Err(fail("6.1.3 (a)(3)", Reason::RevocationUnknown(why)));
                 }
@@ -325,14 +338,21 @@ fn validate_path(path: &[&ParsedCert], input: &ValidationInput<'_>) -> Result<Ve
                 .check(cert)
                 .map_err(|e| fail("6.1.3 (b)-(c)", Reason::NameConstraints(e)))?;
         }
-        policy.process(cert, i).map_err(|e| fail("6.1.3 (d)-(f)", Reason::Policy(e)))?;
+        policy
+            .process(cert, i)
+            .map_err(|e| fail("6.1.3 (d)-(f)", Reason::Policy(e)))?;
         if let Some(oid) = cert.unknown_critical.first() {
-            return Err(fail("6.1.4 (o)", Reason::UnknownCriticalExtension(oid.to_string())));
+            return Err(fail(
+                "6.1.4 (o)",
+                Reason::UnknownCriticalExtension(oid.to_string()),
+            ));
         }
         if i == n {
             break;
         }
-        policy.prepare_next(cert, i).map_err(|e| fail("6.1.4 (a)-(b)", Reason::Policy(e)))?;
+        policy
+            .prepare_next(cert, i)
+            .map_err(|e| fail("6.1.4 (a)-(b)", Reason::Policy(e)))?;
         if !cert.is_ca() {
             return Err(fail("6.1.4 (k)", Reason::NotCa));
         }
@@ -342,11 +362,18 @@ fn validate_path(path: &[&ParsedCert], input: &ValidationInput<'_>) -> Result<Ve
             }
             max_path_length -= 1;
         }
-        if let Some(len) = cert.basic_constraints.as_ref().and_then(|b| b.path_len_constraint) {
+        if let Some(len) = cert
+            .basic_constraints
+            .as_ref()
+            .and_then(|b| b.path_len_constraint)
+        {
             max_path_length = max_path_length.min(usize::from(len));
         }
         if !cert.allows_key_usage(KeyUsages::KeyCertSign) {
-            return Err(fail("6.1.4 (n)", Reason::KeyUsage("keyCertSign not set on a CA certificate".into())));
+            return Err(fail(
+                "6.1.4 (n)",
+                Reason::KeyUsage("keyCertSign not set on a CA certificate".into()),
+            ));
         }
         if let Some(nc) = &cert.name_constraints {
             constraints.update(nc);
@@ -383,9 +410,14 @@ fn check_purpose(cert: &ParsedCert, purpose: Purpose) -> Result<(), Reason> {
         Purpose::Any => Ok(()),
         Purpose::Sign => {
             if cert.key_usage.is_none() {
-                return Err(Reason::KeyUsage("a signing certificate must carry keyUsage nonRepudiation".into()));
+                return Err(Reason::KeyUsage(
+                    "a signing certificate must carry keyUsage nonRepudiation".into(),
+                ));
             }
-            need_ku(KeyUsages::NonRepudiation, "nonRepudiation (contentCommitment)")
+            need_ku(
+                KeyUsages::NonRepudiation,
+                "nonRepudiation (contentCommitment)",
+            )
         }
         Purpose::Auth | Purpose::TlsClient => {
             need_ku(KeyUsages::DigitalSignature, "digitalSignature")?;
@@ -406,7 +438,9 @@ fn check_purpose(cert: &ParsedCert, purpose: Purpose) -> Result<(), Reason> {
             if eku.is_some_and(|l| l.contains(&oids::ID_KP_OCSP_SIGNING)) {
                 Ok(())
             } else {
-                Err(Reason::ExtendedKeyUsage("id-kp-OCSPSigning required".into()))
+                Err(Reason::ExtendedKeyUsage(
+                    "id-kp-OCSPSigning required".into(),
+                ))
             }
         }
         Purpose::Tsa => {
@@ -421,7 +455,9 @@ fn check_purpose(cert: &ParsedCert, purpose: Purpose) -> Result<(), Reason> {
             if eku == Some(&[oids::ID_KP_TIME_STAMPING][..]) && critical {
                 Ok(())
             } else {
-                Err(Reason::ExtendedKeyUsage("a TSA needs a critical extKeyUsage of exactly id-kp-timeStamping".into()))
+                Err(Reason::ExtendedKeyUsage(
+                    "a TSA needs a critical extKeyUsage of exactly id-kp-timeStamping".into(),
+                ))
             }
         }
     }
