@@ -11,11 +11,13 @@ pub mod crl;
 pub mod name;
 pub mod name_constraints;
 pub mod policy;
+pub mod profile;
 pub mod signature;
 pub mod validate;
 
 pub use cert::{CertError, ParsedCert};
 pub use signature::AlgorithmPolicy;
 pub use validate::{
-    Purpose, Reason, RevocationMode, ValidationError, ValidationInput, ValidationOutput, validate,
+    Purpose, Reason, RevocationMode, ValidationError, ValidationInput, ValidationOutput,
+    matches_dns_name, validate,
 };

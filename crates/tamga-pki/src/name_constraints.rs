@@ -25,6 +25,49 @@ enum Kind<'a> {
     Email(&'a str),
     Dns(&'a str),
     Uri(&'a str),
+    Ip(&'a [u8]),
+}
+
+fn ip_matches(addr: &[u8], constraint: &[u8]) -> bool {
+    if constraint.len() != addr.len() * 2 {
+        return false;
+    }
+    let (net, mask) = constraint.split_at(addr.len());
+    addr.iter()
+        .zip(net)
+        .zip(mask)
+        .all(|((a, n), m)| a & m == n & m)
+}
+
+/// A constraint in a form RFC 5280 defines: DNS names without wildcards, IP address and
+/// contiguous mask (8 or 32 octets).
+fn check_constraint(c: &GeneralName) -> Result<(), String> {
+    match c {
+        GeneralName::DnsName(d) => {
+            let d = d.as_str().trim_start_matches('.');
+            if d.is_empty() || crate::profile::valid_dns_name(d, false) {
+                Ok(())
+            } else {
+                Err(format!("malformed dNSName constraint {d:?}"))
+            }
+        }
+        GeneralName::IpAddress(ip) => {
+            let b = ip.as_bytes();
+            if b.len() != 8 && b.len() != 32 {
+                return Err("iPAddress constraint must be 8 or 32 octets".into());
+            }
+            let mask = &b[b.len() / 2..];
+            let bits: Vec<bool> = mask
+                .iter()
+                .flat_map(|m| (0..8).rev().map(move |i| m >> i & 1 == 1))
+                .collect();
+            if bits.windows(2).any(|w| !w[0] && w[1]) {
+                return Err("iPAddress constraint mask is not contiguous".into());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn lower(s: &str) -> String {
@@ -86,6 +129,7 @@ fn matches(name: &Kind<'_>, constraint: &GeneralName) -> Option<bool> {
         (Kind::Uri(n), GeneralName::UniformResourceIdentifier(c)) => {
             Some(uri_matches(n, c.as_str()))
         }
+        (Kind::Ip(n), GeneralName::IpAddress(c)) => Some(ip_matches(n, c.as_bytes())),
         _ => None,
     }
 }
@@ -103,6 +147,7 @@ fn names_of(cert: &ParsedCert) -> (Vec<Kind<'_>>, Vec<String>) {
                 GeneralName::Rfc822Name(s) => kinds.push(Kind::Email(s.as_str())),
                 GeneralName::DnsName(s) => kinds.push(Kind::Dns(s.as_str())),
                 GeneralName::UniformResourceIdentifier(s) => kinds.push(Kind::Uri(s.as_str())),
+                GeneralName::IpAddress(ip) => kinds.push(Kind::Ip(ip.as_bytes())),
                 _ => {}
             }
         }
@@ -132,8 +177,19 @@ impl ConstraintState {
         Ok(())
     }
 
-    /// Adds a CA certificate's nameConstraints.
-    pub fn update(&mut self, nc: &NameConstraints) {
+    /// Adds a CA certificate's nameConstraints; malformed constraints are an error.
+    pub fn update(&mut self, nc: &NameConstraints) -> Result<(), String> {
+        for s in nc
+            .permitted_subtrees
+            .iter()
+            .chain(&nc.excluded_subtrees)
+            .flatten()
+        {
+            check_constraint(&s.base)?;
+            if s.minimum != 0 || s.maximum.is_some() {
+                return Err("minimum/maximum in a GeneralSubtree (§4.2.1.10 forbids them)".into());
+            }
+        }
         if let Some(p) = &nc.permitted_subtrees {
             self.permitted
                 .push(p.iter().map(|s| s.base.clone()).collect());
@@ -141,6 +197,7 @@ impl ConstraintState {
         if let Some(e) = &nc.excluded_subtrees {
             self.excluded.extend(e.iter().map(|s| s.base.clone()));
         }
+        Ok(())
     }
 }
 
@@ -150,6 +207,7 @@ fn describe(name: &Kind<'_>) -> String {
         Kind::Email(e) => format!("e-mail {e}"),
         Kind::Dns(d) => format!("DNS name {d}"),
         Kind::Uri(u) => format!("URI {u}"),
+        Kind::Ip(ip) => format!("IP address {ip:?}"),
     }
 }
 

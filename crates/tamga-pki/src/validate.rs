@@ -278,6 +278,42 @@ fn validate_path(
     let anchor = path[0];
     let mut policy = PolicyState::new(&input.policy, n);
     let mut constraints = ConstraintState::default();
+    let anchor_fail = |step: &'static str, reason: Reason| ValidationError {
+        step,
+        index: 0,
+        subject: anchor.subject_string(),
+        reason,
+    };
+    // The trust anchor's own certificate: in force, understood, a CA, and its name
+    // constraints bind the whole path (RFC 5280 §6.1.1 (d) lets anchors carry constraints).
+    if input.time < anchor.not_before {
+        return Err(anchor_fail("6.1.1 (d)", Reason::NotYetValid));
+    }
+    if input.time > anchor.not_after {
+        return Err(anchor_fail("6.1.1 (d)", Reason::Expired));
+    }
+    if let Some(oid) = anchor.unknown_critical.first() {
+        return Err(anchor_fail(
+            "6.1.1 (d)",
+            Reason::UnknownCriticalExtension(oid.to_string()),
+        ));
+    }
+    if !anchor.is_ca() {
+        return Err(anchor_fail("6.1.1 (d)", Reason::NotCa));
+    }
+    if !anchor.allows_key_usage(KeyUsages::KeyCertSign) {
+        return Err(anchor_fail(
+            "6.1.1 (d)",
+            Reason::KeyUsage("trust anchor's keyUsage lacks keyCertSign".into()),
+        ));
+    }
+    crate::profile::check(anchor, anchor.is_self_issued())
+        .map_err(|e| anchor_fail("4 (profile)", Reason::Malformed(e)))?;
+    if let Some(nc) = &anchor.name_constraints {
+        constraints
+            .update(nc)
+            .map_err(|e| anchor_fail("6.1.1 (d)", Reason::NameConstraints(e)))?;
+    }
     let mut max_path_length = n;
     let mut working_key: &ParsedCert = anchor;
     for i in 1..=n {
@@ -302,6 +338,8 @@ fn validate_path(
                 Reason::Signature("signature algorithm differs inside and outside the TBS".into()),
             ));
         }
+        crate::profile::check(cert, false)
+            .map_err(|e| fail("4 (profile)", Reason::Malformed(e)))?;
         if input.time < cert.not_before {
             return Err(fail("6.1.3 (a)(2)", Reason::NotYetValid));
         }
@@ -376,7 +414,9 @@ fn validate_path(
             ));
         }
         if let Some(nc) = &cert.name_constraints {
-            constraints.update(nc);
+            constraints
+                .update(nc)
+                .map_err(|e| fail("6.1.4 (g)", Reason::NameConstraints(e)))?;
         }
         working_key = cert;
     }
@@ -461,4 +501,26 @@ fn check_purpose(cert: &ParsedCert, purpose: Purpose) -> Result<(), Reason> {
             }
         }
     }
+}
+
+/// Whether `cert` is for the DNS name `host` (RFC 6125 §6.4): a subjectAltName dNSName equal to
+/// it (case-insensitive), or a wildcard `*.rest` standing for exactly one left-most label. The
+/// subject CN is not consulted: a certificate without a matching dNSName is not for `host`.
+pub fn matches_dns_name(cert: &ParsedCert, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let Some(san) = &cert.subject_alt_name else {
+        return false;
+    };
+    san.0.iter().any(|gn| {
+        let x509_cert::ext::pkix::name::GeneralName::DnsName(pattern) = gn else {
+            return false;
+        };
+        let pattern = pattern.as_str().trim_end_matches('.').to_ascii_lowercase();
+        match pattern.strip_prefix("*.") {
+            Some(rest) => host.split_once('.').is_some_and(|(label, tail)| {
+                !label.is_empty() && tail == rest && rest.contains('.')
+            }),
+            None => !pattern.contains('*') && pattern == host,
+        }
+    })
 }
