@@ -6,8 +6,12 @@
 //! verification under an algorithm policy, and CRL-based revocation checking (§6.3). Issuance,
 //! OCSP, CRL publication and the trusted list build on this.
 
+pub mod builder;
 pub mod cert;
 pub mod crl;
+pub mod csr;
+pub mod identity;
+pub mod issue;
 pub mod name;
 pub mod name_constraints;
 pub mod policy;
