@@ -9,11 +9,13 @@
 pub mod builder;
 pub mod cert;
 pub mod crl;
+pub mod crl_issue;
 pub mod csr;
 pub mod identity;
 pub mod issue;
 pub mod name;
 pub mod name_constraints;
+pub mod ocsp;
 pub mod policy;
 pub mod profile;
 pub mod signature;

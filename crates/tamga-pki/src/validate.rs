@@ -153,6 +153,8 @@ pub struct ValidationInput<'a> {
     pub algorithms: AlgorithmPolicy,
     /// CRLs at hand.
     pub crls: &'a CrlSet,
+    /// DER OCSP responses at hand (tried before CRLs).
+    pub ocsp_responses: &'a [Vec<u8>],
     /// How revocation is checked.
     pub revocation: RevocationMode,
     /// Use exactly these intermediates (anchor side first) instead of building a path.
@@ -357,7 +359,17 @@ fn validate_path(
                 time: input.time,
                 policy: input.algorithms,
             };
-            match input.crls.status(cert, cert.is_ca(), &ctx) {
+            // A valid OCSP response about this certificate decides; otherwise the CRLs do.
+            let from_ocsp = input.ocsp_responses.iter().find_map(|r| {
+                crate::ocsp::check_response(r, cert, path[i - 1], input.time, input.algorithms)
+                    .ok()
+                    .filter(|s| matches!(s, CrlStatus::Good | CrlStatus::Revoked { .. }))
+            });
+            let status = match from_ocsp {
+                Some(s) => s,
+                None => input.crls.status(cert, cert.is_ca(), &ctx),
+            };
+            match status {
                 CrlStatus::Good => {}
                 CrlStatus::Revoked { at, reason } => {
                     return Err(fail("6.1.3 (a)(3)", Reason::Revoked { at, reason }));

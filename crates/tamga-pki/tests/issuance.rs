@@ -148,6 +148,7 @@ fn tamga_validate(
         },
         algorithms: AlgorithmPolicy::Strict,
         crls: &crls,
+        ocsp_responses: &[],
         revocation: RevocationMode::Off,
         fixed_path: None,
     })

@@ -84,6 +84,7 @@ fn x509_limbo() {
                 policy: PolicyInputs::default(),
                 algorithms: AlgorithmPolicy::Strict,
                 crls: &crls,
+                ocsp_responses: &[],
                 revocation: RevocationMode::Off,
                 fixed_path: None,
             };

@@ -111,6 +111,7 @@ fn nist_pkits() {
                 policy,
                 algorithms: AlgorithmPolicy::Legacy,
                 crls: &crls,
+                ocsp_responses: &[],
                 revocation: if case["revocation"].as_bool() == Some(false) {
                     RevocationMode::IfAvailable
                 } else {
