@@ -220,6 +220,150 @@ impl Responder<'_> {
     }
 }
 
+/// A decoded BasicOCSPResponse, ready to be asked about certificates.
+#[derive(Debug, Clone)]
+pub struct ParsedResponse {
+    basic: BasicOcspResponse,
+    data_der: Vec<u8>,
+    responder_certs: Vec<ParsedCert>,
+}
+
+impl ParsedResponse {
+    /// Decodes a DER OCSPResponse; only a successful basic response is usable.
+    pub fn from_der(response_der: &[u8]) -> Result<Self, String> {
+        let resp = OcspResponse::from_der(response_der)
+            .map_err(|e| format!("not an OCSP response: {e}"))?;
+        if resp.response_status != OcspResponseStatus::Successful {
+            return Err(format!("responder answered {:?}", resp.response_status));
+        }
+        let bytes = resp
+            .response_bytes
+            .ok_or("successful response without responseBytes")?;
+        if bytes.response_type != rfc6960::ID_PKIX_OCSP_BASIC {
+            return Err(format!("unsupported response type {}", bytes.response_type));
+        }
+        let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+            .map_err(|e| format!("malformed BasicOCSPResponse: {e}"))?;
+        let data_der = basic
+            .tbs_response_data
+            .to_der()
+            .map_err(|e| e.to_string())?;
+        let responder_certs = basic
+            .certs
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|c: &Certificate| {
+                c.to_der().ok().and_then(|d| ParsedCert::from_der(&d).ok())
+            })
+            .collect();
+        Ok(Self {
+            basic,
+            data_der,
+            responder_certs,
+        })
+    }
+
+    fn signed_by(&self, issuer: &ParsedCert, time: i64, policy: AlgorithmPolicy) -> bool {
+        let basic = &self.basic;
+        let verify_with = |spki: &[u8]| {
+            verify_signed(
+                &basic.signature_algorithm,
+                spki,
+                &self.data_der,
+                basic.signature.raw_bytes(),
+                policy,
+            )
+            .is_ok()
+        };
+        // The ResponderID says who signed (§4.2.2.3): check only that candidate's signature.
+        let named = |c: &ParsedCert| match &basic.tbs_response_data.responder_id {
+            ResponderId::ByName(n) => names_match(n, c.subject()),
+            ResponderId::ByKey(h) => {
+                let bits = c
+                    .cert
+                    .tbs_certificate
+                    .subject_public_key_info
+                    .subject_public_key
+                    .raw_bytes();
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bits)
+                    .as_ref()
+                    == h.as_bytes()
+            }
+        };
+        if named(issuer) {
+            return verify_with(&issuer.spki_der);
+        }
+        // A delegated responder: issued by the CA, for OCSP signing, valid now.
+        self.responder_certs.iter().any(|r| {
+            named(r)
+                && names_match(r.issuer(), issuer.subject())
+                && r.ext_key_usage
+                    .as_ref()
+                    .is_some_and(|e| e.0.contains(&oids::ID_KP_OCSP_SIGNING))
+                && time >= r.not_before
+                && time <= r.not_after
+                && verify_signed(
+                    &r.cert.signature_algorithm,
+                    &issuer.spki_der,
+                    &r.tbs_der,
+                    r.cert.signature.raw_bytes(),
+                    policy,
+                )
+                .is_ok()
+                && verify_with(&r.spki_der)
+        })
+    }
+
+    /// What this response says about `cert` (issued by `issuer`) at `time`; `Err` when it does
+    /// not speak for it (another certificate, not signed by the CA or its responder).
+    pub fn status_for(
+        &self,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        time: i64,
+        policy: AlgorithmPolicy,
+    ) -> Result<CrlStatus, String> {
+        let single = self
+            .basic
+            .tbs_response_data
+            .responses
+            .iter()
+            .find(|s| {
+                s.cert_id.serial_number.as_bytes() == cert.serial()
+                    && cert_id_is_for(&s.cert_id, issuer)
+            })
+            .ok_or("the response does not cover this certificate")?;
+        if !self.signed_by(issuer, time, policy) {
+            return Err("the response is not signed by the CA or a responder it authorised".into());
+        }
+        let secs = |t: &OcspGeneralizedTime| {
+            i64::try_from(t.0.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+        };
+        // Five minutes of clock skew either way.
+        if secs(&single.this_update) > time + 300 {
+            return Err("the response's thisUpdate is in the future".into());
+        }
+        if let Some(next) = &single.next_update
+            && secs(next) + 300 < time
+        {
+            return Ok(CrlStatus::Stale(
+                "the OCSP response's nextUpdate has passed".into(),
+            ));
+        }
+        Ok(match &single.cert_status {
+            CertStatus::Good(_) => CrlStatus::Good,
+            CertStatus::Revoked(info) => CrlStatus::Revoked {
+                at: secs(&info.revocation_time),
+                reason: info.revocation_reason.map(|r| format!("{r:?}")),
+            },
+            CertStatus::Unknown(_) => {
+                CrlStatus::Unknown("the responder does not know this certificate".into())
+            }
+        })
+    }
+}
+
 /// Verifies an OCSP response about `cert` (issued by `issuer`) at `time`.
 pub fn check_response(
     response_der: &[u8],
@@ -228,100 +372,7 @@ pub fn check_response(
     time: i64,
     policy: AlgorithmPolicy,
 ) -> Result<CrlStatus, String> {
-    let resp =
-        OcspResponse::from_der(response_der).map_err(|e| format!("not an OCSP response: {e}"))?;
-    if resp.response_status != OcspResponseStatus::Successful {
-        return Err(format!("responder answered {:?}", resp.response_status));
-    }
-    let bytes = resp
-        .response_bytes
-        .ok_or("successful response without responseBytes")?;
-    if bytes.response_type != rfc6960::ID_PKIX_OCSP_BASIC {
-        return Err(format!("unsupported response type {}", bytes.response_type));
-    }
-    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
-        .map_err(|e| format!("malformed BasicOCSPResponse: {e}"))?;
-    let data_der = basic
-        .tbs_response_data
-        .to_der()
-        .map_err(|e| e.to_string())?;
-    let verify_with = |spki: &[u8]| {
-        verify_signed(
-            &basic.signature_algorithm,
-            spki,
-            &data_der,
-            basic.signature.raw_bytes(),
-            policy,
-        )
-        .is_ok()
-    };
-    let signed_ok = if verify_with(&issuer.spki_der) {
-        true
-    } else {
-        // A delegated responder: issued by the CA, for OCSP signing, valid now.
-        basic
-            .certs
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .any(|c: &Certificate| {
-                let Ok(der) = c.to_der() else { return false };
-                let Ok(r) = ParsedCert::from_der(&der) else {
-                    return false;
-                };
-                names_match(r.issuer(), issuer.subject())
-                    && verify_signed(
-                        &r.cert.signature_algorithm,
-                        &issuer.spki_der,
-                        &r.tbs_der,
-                        r.cert.signature.raw_bytes(),
-                        policy,
-                    )
-                    .is_ok()
-                    && r.ext_key_usage
-                        .as_ref()
-                        .is_some_and(|e| e.0.contains(&oids::ID_KP_OCSP_SIGNING))
-                    && time >= r.not_before
-                    && time <= r.not_after
-                    && verify_with(&r.spki_der)
-            })
-    };
-    if !signed_ok {
-        return Err("the response is not signed by the CA or a responder it authorised".into());
-    }
-    let single = basic
-        .tbs_response_data
-        .responses
-        .iter()
-        .find(|s| {
-            s.cert_id.serial_number.as_bytes() == cert.serial()
-                && cert_id_is_for(&s.cert_id, issuer)
-        })
-        .ok_or("the response does not cover this certificate")?;
-    let secs = |t: &OcspGeneralizedTime| {
-        i64::try_from(t.0.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-    };
-    // Five minutes of clock skew either way.
-    if secs(&single.this_update) > time + 300 {
-        return Err("the response's thisUpdate is in the future".into());
-    }
-    if let Some(next) = &single.next_update
-        && secs(next) + 300 < time
-    {
-        return Ok(CrlStatus::Stale(
-            "the OCSP response's nextUpdate has passed".into(),
-        ));
-    }
-    Ok(match &single.cert_status {
-        CertStatus::Good(_) => CrlStatus::Good,
-        CertStatus::Revoked(info) => CrlStatus::Revoked {
-            at: secs(&info.revocation_time),
-            reason: info.revocation_reason.map(|r| format!("{r:?}")),
-        },
-        CertStatus::Unknown(_) => {
-            CrlStatus::Unknown("the responder does not know this certificate".into())
-        }
-    })
+    ParsedResponse::from_der(response_der)?.status_for(cert, issuer, time, policy)
 }
 
 /// Builds a DER OCSPRequest for `serial` under `ca` with an optional nonce (a client helper,

@@ -80,8 +80,77 @@ fn pss_algorithm(
     Ok(alg)
 }
 
+/// Signatures already verified in this process, by SHA-256 of everything that decides the
+/// verdict (policy, algorithm, key, message, signature). Only successes are remembered, so a
+/// hit can never turn a bad signature good; CA certificates, CRLs and responder certificates
+/// that every validation meets again are checked once.
+struct VerifiedCache {
+    seen: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
+}
+
+const CACHE_CAPACITY: usize = 100_000;
+
+fn cache() -> &'static VerifiedCache {
+    static CACHE: std::sync::OnceLock<VerifiedCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| VerifiedCache {
+        seen: std::sync::RwLock::new(std::collections::HashSet::new()),
+    })
+}
+
+/// Forgets every remembered verification (benchmarks measure cold validation with it).
+pub fn clear_verification_cache() {
+    cache()
+        .seen
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .clear();
+}
+
+fn cache_key(
+    algorithm: &AlgorithmIdentifierOwned,
+    signer_spki: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    policy: AlgorithmPolicy,
+) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let alg = der::Encode::to_der(algorithm).unwrap_or_default();
+    for part in [&[policy as u8][..], &alg, signer_spki, message, signature] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// Verifies `signature` over `message` made with `algorithm` by the key in `signer_spki`.
 pub fn verify_signed(
+    algorithm: &AlgorithmIdentifierOwned,
+    signer_spki: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    policy: AlgorithmPolicy,
+) -> Result<(), SignatureError> {
+    let key = cache_key(algorithm, signer_spki, message, signature, policy);
+    if cache()
+        .seen
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&key)
+    {
+        return Ok(());
+    }
+    verify_uncached(algorithm, signer_spki, message, signature, policy)?;
+    let mut seen = cache().seen.write().unwrap_or_else(|p| p.into_inner());
+    if seen.len() >= CACHE_CAPACITY {
+        seen.clear();
+    }
+    seen.insert(key);
+    Ok(())
+}
+
+fn verify_uncached(
     algorithm: &AlgorithmIdentifierOwned,
     signer_spki: &[u8],
     message: &[u8],

@@ -318,6 +318,11 @@ fn validate_path(
     }
     let mut max_path_length = n;
     let mut working_key: &ParsedCert = anchor;
+    let ocsp: Vec<crate::ocsp::ParsedResponse> = input
+        .ocsp_responses
+        .iter()
+        .filter_map(|r| crate::ocsp::ParsedResponse::from_der(r).ok())
+        .collect();
     for i in 1..=n {
         let cert = path[i];
         let fail = |step: &'static str, reason: Reason| ValidationError {
@@ -360,8 +365,8 @@ fn validate_path(
                 policy: input.algorithms,
             };
             // A valid OCSP response about this certificate decides; otherwise the CRLs do.
-            let from_ocsp = input.ocsp_responses.iter().find_map(|r| {
-                crate::ocsp::check_response(r, cert, path[i - 1], input.time, input.algorithms)
+            let from_ocsp = ocsp.iter().find_map(|r| {
+                r.status_for(cert, path[i - 1], input.time, input.algorithms)
                     .ok()
                     .filter(|s| matches!(s, CrlStatus::Good | CrlStatus::Revoked { .. }))
             });
