@@ -57,6 +57,7 @@ fn main() {
                     not_before: t - 60,
                     not_after: t + 86400 * 365,
                     alt_names: vec![],
+                    extra_extensions: vec![],
                 },
             )
             .unwrap()

@@ -179,6 +179,34 @@ impl ParsedCert {
         }
     }
 
+    /// Every certificate in PEM text (`CERTIFICATE` blocks; other blocks are skipped), or one
+    /// DER certificate.
+    pub fn all_from_pem_or_der(data: &[u8]) -> Result<Vec<Self>, CertError> {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return Ok(vec![Self::from_der(data)?]);
+        };
+        if !text.contains("-----BEGIN") {
+            return Ok(vec![Self::from_der(data)?]);
+        }
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+            let block = &rest[start..];
+            let end = block
+                .find("-----END CERTIFICATE-----")
+                .ok_or_else(|| CertError::Der("unterminated PEM CERTIFICATE block".into()))?
+                + "-----END CERTIFICATE-----".len();
+            out.push(Self::from_pem_or_der(block[..end].as_bytes())?);
+            rest = &block[end..];
+        }
+        if out.is_empty() {
+            return Err(CertError::Der(
+                "no CERTIFICATE block in the PEM text".into(),
+            ));
+        }
+        Ok(out)
+    }
+
     /// Subject name.
     pub fn subject(&self) -> &Name {
         &self.cert.tbs_certificate.subject

@@ -228,6 +228,8 @@ pub struct CertificateRequest {
     pub not_after: i64,
     /// subjectAltName entries.
     pub alt_names: Vec<GeneralName>,
+    /// Further extensions, appended as given (name constraints on a CA, test extensions).
+    pub extra_extensions: Vec<Extension>,
 }
 
 fn uri(url: &str) -> Result<GeneralName, BuildError> {
@@ -387,6 +389,7 @@ pub fn issue(
             )?);
         }
     }
+    exts.extend(req.extra_extensions.iter().cloned());
     let serial = random_serial()?;
     let sig_alg =
         signature_algorithm_identifier(issuer.signer.key_algorithm().default_signature())?;
@@ -442,6 +445,7 @@ pub fn self_signed_root(
         not_before,
         not_after,
         alt_names: Vec::new(),
+        extra_extensions: Vec::new(),
     };
     Ok(issue(&issuer, &req)?.0)
 }

@@ -19,6 +19,7 @@ pub mod ocsp;
 pub mod policy;
 pub mod profile;
 pub mod signature;
+pub mod time;
 pub mod validate;
 
 pub use cert::{CertError, ParsedCert};

@@ -89,6 +89,7 @@ fn hierarchy(root_alg: KeyAlgorithm, ca_alg: KeyAlgorithm) -> (Ca, Ca) {
             not_before: t - 60,
             not_after: t + 10 * 365 * 86400,
             alt_names: vec![],
+            extra_extensions: vec![],
         },
     )
     .unwrap();
@@ -119,6 +120,7 @@ fn leaf(
             not_before: t - 60,
             not_after: t + 2 * 365 * 86400,
             alt_names: alt,
+            extra_extensions: vec![],
         },
     )
     .unwrap()

@@ -78,6 +78,7 @@ fn world() -> World {
                     not_before: t - 60,
                     not_after: t + 86400 * 365,
                     alt_names: vec![],
+                    extra_extensions: vec![],
                 },
             )
             .unwrap()

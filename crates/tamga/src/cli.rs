@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -47,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Public-key infrastructure: validate certificates.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// Check a configuration without starting anything.
     Config {
         #[command(subcommand)]
@@ -69,6 +75,13 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Validate a certificate path (RFC 5280 §6); exit 0 when valid, 1 when not, with the
+    /// reason (RFC 5280 step and certificate) on one line.
+    Verify(crate::pki_cli::VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Load and validate; print the effective configuration as TOML-equivalent JSON.
     Check {
@@ -78,14 +91,21 @@ enum ConfigCommand {
     },
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             startup::init_logging(&config);
-            startup::serve(config, None).await
+            startup::serve(config, None)
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
-        Command::Demo { data, port, bind } => demo::run(data, bind, port).await,
+        Command::Demo { data, port, bind } => demo::run(data, bind, port)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Pki {
+            command: PkiCommand::Verify(args),
+        } => crate::pki_cli::verify(args),
         Command::Keys { config, command } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             let keys = startup::open_key_store(&config)?;
@@ -105,14 +125,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             println!("{}", serde_json::to_string_pretty(&config)?);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod demo;
+mod pki_cli;
 mod roles;
 mod secrets;
 mod startup;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // `{:#}` joins the context chain into one line: "cause: because: root cause".
             eprintln!("error: {e:#}");
