@@ -196,7 +196,7 @@ impl ParsedCert {
                 .find("-----END CERTIFICATE-----")
                 .ok_or_else(|| CertError::Der("unterminated PEM CERTIFICATE block".into()))?
                 + "-----END CERTIFICATE-----".len();
-            out.push(Self::from_pem_or_der(block[..end].as_bytes())?);
+            out.push(Self::from_pem_or_der(&block.as_bytes()[..end])?);
             rest = &block[end..];
         }
         if out.is_empty() {
