@@ -79,6 +79,9 @@ fn child(
     }
 }
 
+/// (name, intermediates, leaf, (purpose, openssl purpose), with CRLs, expected valid)
+type Case<'a> = (&'a str, Vec<&'a Node>, Node, (Purpose, &'a str), bool, bool);
+
 #[test]
 fn tamga_and_openssl_agree_on_bad_chains() {
     let t = now();
@@ -164,7 +167,7 @@ fn tamga_and_openssl_agree_on_bad_chains() {
     .unwrap();
     let root_crl = build_crl(&issuer(&root), t - 60, t + 3600, 1, &[]).unwrap();
     // (name, chain intermediates, leaf, purpose, with CRLs, expected valid)
-    let cases: Vec<(&str, Vec<&Node>, Node, (Purpose, &str), bool, bool)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "good",
             vec![&ca],
