@@ -16,6 +16,7 @@ mod error;
 mod group_commit;
 mod migrate;
 mod settings;
+mod trust;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use error::{StoreError, redact_url};
 pub use group_commit::{BatchRow, GroupCommitter};
 pub use migrate::{MIGRATIONS, MigrationStatus};
 pub use sqlx;
+pub use trust::{CaRecord, CertEvent, CertRecord, TrustedListEntry};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,7 +48,10 @@ macro_rules! migration {
 }
 
 /// Every migration this binary knows, in order.
-pub static MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+pub static MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_foundation"),
+    migration!(2, "0002_trust_services"),
+];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"
 

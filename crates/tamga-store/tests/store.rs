@@ -256,3 +256,132 @@ async fn sqlite_in_unwritable_place_fails_clearly() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn trust_service_records_keep_history() {
+    use tamga_store::{CaRecord, CertRecord, TrustedListEntry};
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        let ca = CaRecord {
+            name: "test-ca".into(),
+            display_name: "Тест CA".into(),
+            parent: None,
+            cert_der: vec![0x30, 0x00, 0xff],
+            key_label: "ca-key".into(),
+            policy_oid: "1.2.3".into(),
+            ocsp_cert_der: None,
+            ocsp_key_label: None,
+        };
+        store.insert_ca(&ca).await.unwrap();
+        assert!(store.insert_ca(&ca).await.is_err(), "CA names are unique");
+        assert_eq!(store.list_cas().await.unwrap(), vec![ca.clone()]);
+        let cert = CertRecord {
+            ca: "test-ca".into(),
+            serial_hex: "0a0b".into(),
+            cert_der: vec![1, 2, 3],
+            profile: "citizen-sign".into(),
+            status: "good".into(),
+            revoked_at_ms: None,
+            reason: None,
+            issued_at_ms: 1,
+            not_after_ms: 2,
+        };
+        store
+            .insert_certificate(&cert, "operator", "first issue")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .change_certificate_status(
+                    "test-ca",
+                    "0a0b",
+                    &["good"],
+                    "suspended",
+                    Some("certificateHold"),
+                    "suspended",
+                    "operator",
+                    "lost card"
+                )
+                .await
+                .unwrap()
+        );
+        // Not from the expected state: nothing changes.
+        assert!(
+            !store
+                .change_certificate_status(
+                    "test-ca",
+                    "0a0b",
+                    &["good"],
+                    "revoked",
+                    None,
+                    "revoked",
+                    "x",
+                    "y"
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .change_certificate_status(
+                    "test-ca",
+                    "ffff",
+                    &["good"],
+                    "revoked",
+                    None,
+                    "revoked",
+                    "x",
+                    "y"
+                )
+                .await
+                .unwrap()
+        );
+        let revoked = store.revoked_certificates("test-ca").await.unwrap();
+        assert_eq!(revoked.len(), 1);
+        assert_eq!(revoked[0].reason.as_deref(), Some("certificateHold"));
+        assert!(
+            store
+                .change_certificate_status(
+                    "test-ca",
+                    "0a0b",
+                    &["suspended"],
+                    "good",
+                    None,
+                    "reinstated",
+                    "operator",
+                    "card found"
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .revoked_certificates("test-ca")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let events: Vec<String> = store
+            .certificate_events("test-ca", "0a0b")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(events, ["issued", "suspended", "reinstated"]);
+        assert_eq!(store.next_crl_number("test-ca").await.unwrap(), 1);
+        assert_eq!(store.next_crl_number("test-ca").await.unwrap(), 2);
+        let e = TrustedListEntry {
+            service: "test-ca".into(),
+            kind: "ca".into(),
+            status: "granted".into(),
+            from_ms: 5,
+            actor: "regulator".into(),
+            note: "".into(),
+        };
+        store.add_trusted_list_entry(&e).await.unwrap();
+        assert_eq!(store.trusted_list_history().await.unwrap(), vec![e]);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
