@@ -95,7 +95,7 @@ struct CaSummary {
 }
 
 #[utoipa::path(get, path = "/pki/cas", tag = "trust", summary = "Certificate authorities / Гэрчилгээ олгогчид",
-    responses((status = 200, body = Vec<CaSummary>)))]
+    responses((status = 200, description = "OK", body = Vec<CaSummary>)))]
 async fn cas(State(s): St) -> Json<Vec<CaSummary>> {
     Json(
         s.trust
@@ -118,7 +118,7 @@ async fn cas(State(s): St) -> Json<Vec<CaSummary>> {
 
 #[utoipa::path(get, path = "/pki/{ca}/ca.crt", tag = "trust", summary = "CA certificate (DER) / CA гэрчилгээ",
     params(("ca" = String, Path, description = "CA name")),
-    responses((status = 200, content_type = "application/pkix-cert", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", content_type = "application/pkix-cert", body = Vec<u8>), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn ca_cert(State(s): St, Path(ca): Path<String>) -> Response {
     match s.trust.ca_certificate(&ca) {
         Ok(d) => der("application/pkix-cert", d),
@@ -128,7 +128,7 @@ async fn ca_cert(State(s): St, Path(ca): Path<String>) -> Response {
 
 #[utoipa::path(get, path = "/pki/{ca}/crl", tag = "trust", summary = "Current CRL (DER) / Хүчингүй гэрчилгээний жагсаалт",
     params(("ca" = String, Path, description = "CA name")),
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn crl(State(s): St, Path(ca): Path<String>) -> Response {
     match s.trust.crl(&ca).await {
         Ok(d) => der("application/pkix-crl", d),
@@ -139,14 +139,14 @@ async fn crl(State(s): St, Path(ca): Path<String>) -> Response {
 #[utoipa::path(post, path = "/pki/{ca}/ocsp", tag = "trust", summary = "OCSP (RFC 6960) / Гэрчилгээний төлөв",
     params(("ca" = String, Path, description = "CA name")),
     request_body(content = Vec<u8>, content_type = "application/ocsp-request"),
-    responses((status = 200, content_type = "application/ocsp-response", body = Vec<u8>)))]
+    responses((status = 200, description = "OK", content_type = "application/ocsp-response", body = Vec<u8>)))]
 async fn ocsp_post(State(s): St, Path(ca): Path<String>, body: Bytes) -> Response {
     der("application/ocsp-response", s.trust.ocsp(&ca, &body).await)
 }
 
 #[utoipa::path(get, path = "/pki/{ca}/ocsp/{request}", tag = "trust", summary = "OCSP over GET (RFC 6960 A.1)",
     params(("ca" = String, Path, description = "CA name"), ("request" = String, Path, description = "base64 DER OCSPRequest, URL-encoded")),
-    responses((status = 200, content_type = "application/ocsp-response", body = Vec<u8>)))]
+    responses((status = 200, description = "OK", content_type = "application/ocsp-response", body = Vec<u8>)))]
 async fn ocsp_get(State(s): St, Path((ca, request)): Path<(String, String)>) -> Response {
     let request_der = base64::engine::general_purpose::STANDARD
         .decode(request.trim())
@@ -158,7 +158,7 @@ async fn ocsp_get(State(s): St, Path((ca, request)): Path<(String, String)>) -> 
 }
 
 #[utoipa::path(get, path = "/pki/trusted-list", tag = "trust", summary = "Signed trusted list (JWS) / Итгэмжлэгдсэн жагсаалт",
-    responses((status = 200, content_type = "application/jose+json", body = Object)))]
+    responses((status = 200, description = "OK", content_type = "application/jose+json", body = Object)))]
 async fn trusted_list(State(s): St) -> Response {
     match s.trust.trusted_list().await {
         Ok(jws) => ([(header::CONTENT_TYPE, "application/jose+json")], jws).into_response(),
@@ -322,7 +322,7 @@ fn subject_of(spec: &SubjectSpec) -> Result<(x509_cert::name::Name, Vec<GeneralN
 #[utoipa::path(post, path = "/pki/admin/{ca}/certificates", tag = "trust-admin", summary = "Issue a certificate / Гэрчилгээ олгох",
     params(("ca" = String, Path, description = "CA name")), request_body = IssueBody,
     security(("bearer" = [])),
-    responses((status = 201, body = Issued), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "Issued", body = Issued), (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Missing or wrong bearer token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn admin_issue(
     State(s): St,
     Path(ca): Path<String>,
@@ -380,7 +380,7 @@ async fn admin_issue(
     params(("ca" = String, Path, description = "CA name"), ("serial" = String, Path, description = "serial number, hex"),
            ("action" = String, Path, description = "revoke | suspend | reinstate")),
     request_body = StatusBody, security(("bearer" = [])),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Missing or wrong bearer token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Wrong state", body = ErrorBody)))]
 async fn admin_status(
     State(s): St,
     Path((ca, serial, action)): Path<(String, String, String)>,

@@ -35,6 +35,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Trust services.
+    pub trust: TrustConfig,
 }
 
 /// A role a node can run. Later issues add the trust services, registry, gateway, ledger,
@@ -44,11 +46,25 @@ pub struct Config {
 pub enum Role {
     /// Node information and its public keys (`/api/v1/node`).
     Node,
+    /// Trust services: CAs, OCSP, CRLs, the trusted list (`/pki/…`).
+    Trust,
 }
 
 impl Role {
     /// Every role this binary can run.
-    pub const ALL: &'static [Role] = &[Role::Node];
+    pub const ALL: &'static [Role] = &[Role::Node, Role::Trust];
+}
+
+/// The trust-services role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustConfig {
+    /// Where this node is reachable from outside (put in certificates as CRL, OCSP and
+    /// caIssuers URLs); default `http://<node.listen>`.
+    pub base_url: Option<String>,
+    /// File holding the admin API's bearer token (mode 0600), else `TAMGA_ADMIN_TOKEN`; with
+    /// neither, the admin API is disabled.
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// The HTTP side.
@@ -135,6 +151,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             keys: KeysConfig::default(),
             log: LogConfig::default(),
+            trust: TrustConfig::default(),
         }
     }
 }
@@ -272,6 +289,14 @@ impl Config {
             return Err(rule(
                 "keys.pkcs11",
                 "a [keys.pkcs11] section (module, token_label) is required when keys.backend = \"pkcs11\"",
+            ));
+        }
+        if let Some(url) = &self.trust.base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(rule(
+                "trust.base_url",
+                "must start with http:// or https://",
             ));
         }
         if self.node.name.trim().is_empty() {

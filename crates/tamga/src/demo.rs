@@ -45,19 +45,27 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
         ..Config::default()
     };
     config.keys.passphrase_file = Some(passphrase_file);
+    config.trust.admin_token_file = Some(ensure_secret_file(data, "secrets/admin-token")?);
     config.validate()?;
     startup::init_logging(&config);
     let manifest_path = data.join("demo.json");
+    let data_owned = data.to_owned();
     startup::serve(
         config,
-        Some(Box::new(move |started: &Started| {
-            let manifest = manifest(started);
-            write_atomically(
-                &manifest_path,
-                serde_json::to_string_pretty(&manifest)?.as_bytes(),
-            )?;
-            print_welcome(started, &manifest_path);
-            Ok(())
+        Some(Box::new(move |started: Started| {
+            Box::pin(async move {
+                let country = match &started.trust {
+                    Some(trust) => crate::demo_country::seed(trust, &data_owned).await?,
+                    None => serde_json::Value::Null,
+                };
+                let manifest = manifest(&started, country);
+                write_atomically(
+                    &manifest_path,
+                    serde_json::to_string_pretty(&manifest)?.as_bytes(),
+                )?;
+                print_welcome(&started, &manifest_path);
+                Ok(())
+            })
         })),
     )
     .await
@@ -66,11 +74,16 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
 /// The demo's key passphrase: random on first start, kept 0600 in the data dir. (A production
 /// node reads its passphrase from a file the operator provisions, or from an HSM PIN.)
 fn ensure_demo_passphrase(data: &Path) -> anyhow::Result<PathBuf> {
-    let path = data.join(PASSPHRASE_FILE);
+    ensure_secret_file(data, PASSPHRASE_FILE)
+}
+
+/// A random secret in a 0600 file under the data dir, made on first start and then reused.
+fn ensure_secret_file(data: &Path, relative: &str) -> anyhow::Result<PathBuf> {
+    let path = data.join(relative);
     if path.exists() {
         return Ok(path);
     }
-    let dir = data.join("secrets");
+    let dir = path.parent().unwrap_or(data).to_owned();
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -83,7 +96,7 @@ fn ensure_demo_passphrase(data: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -99,8 +112,8 @@ fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     write().with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn manifest(s: &Started) -> serde_json::Value {
-    let base = format!("http://{}", s.local_addr);
+fn manifest(s: &Started, country: serde_json::Value) -> serde_json::Value {
+    let base = s.base_url.clone();
     json!({
         "tamga_version": env!("CARGO_PKG_VERSION"),
         "generated_at_ms": tamga_store::now_ms(),
@@ -114,7 +127,10 @@ fn manifest(s: &Started) -> serde_json::Value {
             "openapi": format!("{base}/openapi.json"),
             "node": format!("{base}/api/v1/node"),
             "node_keys": format!("{base}/api/v1/node/keys"),
+            "certificate_authorities": format!("{base}/pki/cas"),
+            "trusted_list": format!("{base}/pki/trusted-list"),
         },
+        "trust_services": country,
         "identities": [{
             "kind": "node-signing-key",
             "label": s.node_key.label(),
@@ -125,12 +141,13 @@ fn manifest(s: &Started) -> serde_json::Value {
         "files": [
             { "path": PASSPHRASE_FILE, "what": "passphrase of the demo's software keys (demo only; mode 0600)" },
             { "path": "tamga.db", "what": "SQLite database (WAL mode)" },
+            { "path": "secrets/admin-token", "what": "bearer token of the /pki/admin API (demo only; mode 0600)" },
         ],
     })
 }
 
 fn print_welcome(s: &Started, manifest: &Path) {
-    let base = format!("http://{}", s.local_addr);
+    let base = s.base_url.clone();
     println!();
     println!("  Tamga demo is running / Тамга демо ажиллаж байна");
     println!();
@@ -144,6 +161,14 @@ fn print_welcome(s: &Started, manifest: &Path) {
         s.node_key.key_id(),
         s.node_key.key_algorithm()
     );
+    if s.trust.is_some() {
+        println!("  CAs / Гэрчилгээ олгогчид      {base}/pki/cas");
+        println!("  Trusted list / Итгэмжлэгдсэн жагсаалт {base}/pki/trusted-list");
+        println!(
+            "  Sample holders' key PIN / Жишээ түлхүүрийн PIN: {} (demo only / зөвхөн демо)",
+            crate::demo_country::DEMO_PIN
+        );
+    }
     println!();
     println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");
     println!();

@@ -3,7 +3,6 @@
 //! Every step fails with one error naming its cause. A data dir this start created is removed
 //! again if the start fails, so a failed first start leaves nothing half-written behind.
 
-use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,15 +12,15 @@ use anyhow::{Context, bail};
 use tamga_http::{LogFormat, NodeBuilder, ReadinessCheck};
 use tamga_keys::{KeyStore, Pkcs11Config, Pkcs11KeyStore, Signer, SoftwareKeyStore};
 use tamga_store::{AuditEvent, AuditLog, Store, StoreOptions};
+use tamga_trust::TrustServices;
 
 use crate::config::{Config, KeyBackend, Role};
 use crate::roles::node_info::{self, NodeInfo, PublicKey};
 use crate::secrets::read_secret;
 
 /// What a started node tells whoever started it (the demo writes it to `demo.json`).
+#[derive(Clone)]
 pub struct Started {
-    /// Where it listens.
-    pub local_addr: SocketAddr,
     /// The node's signing key.
     pub node_key: Arc<dyn Signer>,
     /// The database URL, password redacted.
@@ -30,10 +29,20 @@ pub struct Started {
     pub database_backend: &'static str,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// The trust services, when that role runs.
+    pub trust: Option<Arc<TrustServices>>,
+    /// The node's public base URL.
+    pub base_url: String,
 }
 
-/// Runs once the node listens (the demo writes its manifest here).
-pub type OnStarted = Box<dyn FnOnce(&Started) -> anyhow::Result<()> + Send>;
+/// Runs once the node listens (the demo seeds its country and writes its manifest here).
+pub type OnStarted = Box<
+    dyn FnOnce(
+            Started,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
+        + Send,
+>;
 
 /// Sets up logging from `TAMGA_LOG_FORMAT` / `TAMGA_LOG`, else the config.
 pub fn init_logging(config: &Config) {
@@ -99,8 +108,13 @@ pub async fn serve(config: Config, on_started: Option<OnStarted>) -> anyhow::Res
     let created = prepare_data_dir(&config.data_dir)?;
     match start(&config).await {
         Ok((node, store, started)) => {
-            if let Some(hook) = on_started {
-                hook(&started)?;
+            if let Some(hook) = on_started
+                && let Err(e) = hook(started).await
+            {
+                node.shutdown_handle().trigger();
+                let _ = node.wait().await;
+                store.close().await;
+                return Err(e);
             }
             let handle = node.shutdown_handle();
             tokio::spawn(async move {
@@ -150,6 +164,17 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         ))
         .await?;
 
+    // Bind first: the trust services put this node's URL into the certificates they issue.
+    let listener = tokio::net::TcpListener::bind(config.node.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.node.listen))?;
+    let local_addr = listener.local_addr().context("listener address")?;
+    let base_url = config
+        .trust
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local_addr}"));
+    let mut trust = None;
     let mut builder = NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION"))
         .request_timeout(Duration::from_secs(config.node.request_timeout_secs))
         .shutdown_grace(Duration::from_secs(config.node.shutdown_grace_secs));
@@ -209,13 +234,36 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 let (routes, api) = node_info::role(info, Arc::clone(&keys));
                 builder = builder.merge(routes, api);
             }
+            Role::Trust => {
+                let services = Arc::new(
+                    TrustServices::open(
+                        store.clone(),
+                        Arc::clone(&keys),
+                        Arc::clone(&node_key),
+                        &base_url,
+                    )
+                    .await
+                    .context("trust services")?,
+                );
+                let token = match (
+                    &config.trust.admin_token_file,
+                    std::env::var_os("TAMGA_ADMIN_TOKEN"),
+                ) {
+                    (None, None) => None,
+                    (file, _) => Some(read_secret(
+                        file.as_deref(),
+                        "TAMGA_ADMIN_TOKEN",
+                        "admin token",
+                    )?),
+                };
+                let (routes, api) =
+                    tamga_trust::http::routes(Arc::clone(&services), token.map(|t| t.to_string()));
+                builder = builder.merge(routes, api);
+                trust = Some(services);
+            }
         }
     }
-    let node = builder
-        .build()
-        .bind(config.node.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.node.listen))?;
+    let node = builder.build().serve(listener).context("server")?;
     tracing::info!(
         listen = %node.local_addr(),
         database = store.backend().name(),
@@ -223,11 +271,12 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         "node started"
     );
     let started = Started {
-        local_addr: node.local_addr(),
         node_key,
         database_url: store.url_redacted().to_owned(),
         database_backend: store.backend().name(),
         data_dir: config.data_dir.clone(),
+        trust,
+        base_url,
     };
     Ok((node, store, started))
 }

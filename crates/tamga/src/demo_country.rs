@@ -1,0 +1,340 @@
+//! The demo's synthetic country for the trust services: a government PKI and two accredited
+//! CAs, sample citizens with ID-card-like key pairs (authentication and signing), and
+//! organisations with electronic seals and gateway certificates.
+//!
+//! Seeded once; later starts read `<data>/demo-country.json` back. Names come from
+//! `shared/data/mongolia` lists of common names (not real people). Registration numbers are
+//! synthetic by construction: their month field is 15, which no real number has (months are
+//! 01–12, or 21–32 for births from 2000), and their check digit is not computed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use tamga_keys::{KeyAlgorithm, KeyStore, SoftwareKeyStore};
+use tamga_pki::identity::RegistrationNumber;
+use tamga_pki::issue::{
+    NameBuilder, Profile, citizen_name, official_name, organisation_name, registration_alt_name,
+};
+use tamga_trust::{CaSpec, IssueSpec, TrustServices};
+use x509_cert::ext::pkix::name::GeneralName;
+
+/// The PIN protecting the sample citizens' and organisations' demo keys.
+pub const DEMO_PIN: &str = "246810";
+
+const STATE_FILE: &str = "demo-country.json";
+
+/// A CA of the demo country.
+struct DemoCa {
+    name: &'static str,
+    display: &'static str,
+    organisation: &'static str,
+    parent: Option<&'static str>,
+    key: KeyAlgorithm,
+    /// Last arc of its policy OID under the demo arc 1.3.6.1.4.1.99999.1.
+    policy_arc: u32,
+}
+
+const CAS: &[DemoCa] = &[
+    DemoCa {
+        name: "mn-gov-root",
+        display: "Монгол Улсын Засгийн газрын үндсэн CA / Government of Mongolia Root CA (demo)",
+        organisation: "Tamga demo government PKI",
+        parent: None,
+        key: KeyAlgorithm::EcP384,
+        policy_arc: 1,
+    },
+    DemoCa {
+        name: "mn-gov-ca",
+        display: "Төрийн албан хаагч, серверийн CA / Officials and Servers CA (demo)",
+        organisation: "Tamga demo government PKI",
+        parent: Some("mn-gov-root"),
+        key: KeyAlgorithm::EcP256,
+        policy_arc: 2,
+    },
+    DemoCa {
+        name: "accredited-a-root",
+        display: "Итгэмжлэгдсэн CA A үндсэн / Accredited CA A Root (demo)",
+        organisation: "Demo Accredited CA A LLC",
+        parent: None,
+        key: KeyAlgorithm::EcP384,
+        policy_arc: 3,
+    },
+    DemoCa {
+        name: "accredited-a-ca",
+        display: "Иргэний гэрчилгээний CA A / Citizen CA A (demo)",
+        organisation: "Demo Accredited CA A LLC",
+        parent: Some("accredited-a-root"),
+        key: KeyAlgorithm::EcP256,
+        policy_arc: 4,
+    },
+    DemoCa {
+        name: "accredited-b-root",
+        display: "Итгэмжлэгдсэн CA B үндсэн / Accredited CA B Root (demo)",
+        organisation: "Demo Accredited CA B LLC",
+        parent: None,
+        key: KeyAlgorithm::Rsa3072,
+        policy_arc: 5,
+    },
+    DemoCa {
+        name: "accredited-b-ca",
+        display: "Иргэний гэрчилгээний CA B / Citizen CA B (demo)",
+        organisation: "Demo Accredited CA B LLC",
+        parent: Some("accredited-b-root"),
+        key: KeyAlgorithm::Rsa2048,
+        policy_arc: 6,
+    },
+];
+
+/// (given name, father's name, letters, day, sex digit, issuing CA)
+const CITIZENS: &[(&str, &str, &str, &str, char, &str, &str)] = &[
+    (
+        "Батбаяр",
+        "Дорж",
+        "Batbayar",
+        "УБ",
+        '1',
+        "01",
+        "accredited-a-ca",
+    ),
+    (
+        "Алтанцэцэг",
+        "Цэрэн",
+        "Altantsetseg",
+        "ӨВ",
+        '2',
+        "12",
+        "accredited-a-ca",
+    ),
+    (
+        "Отгонбаяр",
+        "Дамдин",
+        "Otgonbayar",
+        "ДА",
+        '3',
+        "23",
+        "accredited-b-ca",
+    ),
+];
+
+/// (organisation id, Mongolian name, synthetic 7-digit register number)
+const ORGANISATIONS: &[(&str, &str, &str)] = &[
+    ("gasr", "Улсын бүртгэлийн ерөнхий газар", "9000001"),
+    ("mta", "Татварын ерөнхий газар", "9000002"),
+    ("khur", "ХУР мэдээлэл солилцооны систем", "9000003"),
+];
+
+fn pem(der: &[u8]) -> anyhow::Result<String> {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der)
+        .map_err(|e| anyhow::anyhow!("PEM: {e}"))
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    crate::demo::write_atomically(path, text.as_bytes())
+}
+
+/// Seeds the trust services (first start) or reads the seed back; returns the manifest part.
+pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Value> {
+    let state = data.join(STATE_FILE);
+    if let Ok(text) = std::fs::read_to_string(&state)
+        && let Ok(v) = serde_json::from_str::<Value>(&text)
+        && CAS.iter().all(|c| trust.has_ca(c.name))
+    {
+        return Ok(v);
+    }
+    for ca in CAS {
+        let DemoCa {
+            name,
+            display,
+            organisation: org,
+            parent,
+            key: alg,
+            policy_arc: arc,
+        } = ca;
+        if !trust.has_ca(name) {
+            let policy = format!("1.3.6.1.4.1.99999.1.{arc}")
+                .parse()
+                .map_err(|_| anyhow::anyhow!("policy OID"))?;
+            trust
+                .create_ca(
+                    &CaSpec {
+                        name: (*name).into(),
+                        display_name: (*display).into(),
+                        organisation: (*org).into(),
+                        parent: parent.map(Into::into),
+                        key_algorithm: *alg,
+                        policy,
+                        validity_years: if parent.is_none() { 20 } else { 10 },
+                    },
+                    "demo",
+                )
+                .await
+                .with_context(|| format!("creating CA {name}"))?;
+        }
+    }
+    let holders: Arc<dyn KeyStore> = Arc::new(
+        SoftwareKeyStore::open(data.join("holders/keys"), DEMO_PIN.as_bytes())?
+            .with_pbkdf2_iterations(100_000),
+    );
+    let chain_pem = |ca: &str| -> anyhow::Result<String> {
+        let parent = CAS
+            .iter()
+            .find(|c| c.name == ca)
+            .and_then(|c| c.parent)
+            .unwrap_or(ca);
+        Ok(format!(
+            "{}{}",
+            pem(&trust.ca_certificate(ca)?)?,
+            pem(&trust.ca_certificate(parent)?)?
+        ))
+    };
+    let mut citizens = Vec::new();
+    for (given, father, latin, letters, sex, day, ca) in CITIZENS {
+        let reg = RegistrationNumber::parse(&format!("{letters}0015{day}{sex}0"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let subject = citizen_name(given, father, &reg)?;
+        let alt = vec![registration_alt_name(&reg)?];
+        let dir = data.join("holders").join(latin.to_lowercase());
+        let mut files = json!({});
+        for (usage, profile) in [
+            ("auth", Profile::CitizenAuth),
+            ("sign", Profile::CitizenSign),
+        ] {
+            let label = format!("{}-{usage}", latin.to_lowercase());
+            let key = holders.open_or_generate(&label, KeyAlgorithm::EcP256)?;
+            let (der, serial) = trust
+                .issue(
+                    ca,
+                    IssueSpec {
+                        profile,
+                        subject: subject.clone(),
+                        spki_der: key.public_key_der().to_vec(),
+                        alt_names: alt.clone(),
+                        validity_days: 1825,
+                    },
+                    "demo",
+                    "demo citizen ID card",
+                )
+                .await?;
+            let cert_path = dir.join(format!("{usage}.crt.pem"));
+            write(&cert_path, &pem(&der)?)?;
+            files[usage] = json!({
+                "certificate": cert_path.strip_prefix(data).unwrap_or(&cert_path),
+                "key": Path::new("holders/keys").join(format!("{label}.key.pem")),
+                "serial": serial,
+            });
+        }
+        write(&dir.join("chain.pem"), &chain_pem(ca)?)?;
+        citizens.push(json!({
+            "name": format!("{given} {father}"),
+            "registration_number": reg.cyrillic(),
+            "serial_number_attribute": reg.serial_number_attribute(),
+            "synthetic": "month field 15 never occurs in a real registration number",
+            "ca": ca,
+            "files": files,
+            "chain": dir.join("chain.pem").strip_prefix(data).map(|p| p.to_owned()).unwrap_or_default(),
+        }));
+    }
+    let mut organisations = Vec::new();
+    for (id, name, register) in ORGANISATIONS {
+        let dir = data.join("holders").join(id);
+        let mut files = json!({});
+        let dns = format!("gw.{id}.khur.demo");
+        let issue_with =
+            |usage: &str| -> anyhow::Result<(x509_cert::name::Name, Vec<GeneralName>, Profile)> {
+                Ok(match usage {
+                    "seal" => (
+                        organisation_name(name, register)?,
+                        vec![],
+                        Profile::LegalPersonSeal,
+                    ),
+                    "tls-server" => (
+                        NameBuilder::new()
+                            .country("MN")?
+                            .organization(name)?
+                            .common_name(&dns)?
+                            .build(),
+                        vec![GeneralName::DnsName(der::asn1::Ia5String::new(&dns)?)],
+                        Profile::TlsServer,
+                    ),
+                    _ => (
+                        NameBuilder::new()
+                            .country("MN")?
+                            .organization(name)?
+                            .common_name(&dns)?
+                            .build(),
+                        vec![GeneralName::DnsName(der::asn1::Ia5String::new(&dns)?)],
+                        Profile::TlsClient,
+                    ),
+                })
+            };
+        for usage in ["seal", "tls-server", "tls-client"] {
+            let (subject, alt_names, profile) = issue_with(usage)?;
+            let label = format!("{id}-{usage}");
+            let key = holders.open_or_generate(&label, KeyAlgorithm::EcP256)?;
+            let (der, serial) = trust
+                .issue(
+                    "mn-gov-ca",
+                    IssueSpec {
+                        profile,
+                        subject,
+                        spki_der: key.public_key_der().to_vec(),
+                        alt_names,
+                        validity_days: 730,
+                    },
+                    "demo",
+                    "demo organisation",
+                )
+                .await?;
+            let cert_path = dir.join(format!("{usage}.crt.pem"));
+            write(&cert_path, &pem(&der)?)?;
+            files[usage] = json!({ "certificate": cert_path.strip_prefix(data).unwrap_or(&cert_path), "key": Path::new("holders/keys").join(format!("{label}.key.pem")), "serial": serial });
+        }
+        write(&dir.join("chain.pem"), &chain_pem("mn-gov-ca")?)?;
+        organisations.push(json!({ "id": id, "name": name, "organization_identifier": format!("NTRMN-{register}"), "gateway_dns": dns, "files": files }));
+    }
+    // An official of the registration authority, for signing on its behalf.
+    let official_reg =
+        RegistrationNumber::parse("УБ00151530").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = holders.open_or_generate("official-gasr-sign", KeyAlgorithm::EcP256)?;
+    let (der, serial) = trust
+        .issue(
+            "mn-gov-ca",
+            IssueSpec {
+                profile: Profile::Official,
+                subject: official_name(
+                    "Сарнай",
+                    "Дамдин",
+                    &official_reg,
+                    "Улсын бүртгэлийн ерөнхий газар",
+                    "9000001",
+                    "Мэргэжилтэн / Officer",
+                )?,
+                spki_der: key.public_key_der().to_vec(),
+                alt_names: vec![registration_alt_name(&official_reg)?],
+                validity_days: 730,
+            },
+            "demo",
+            "demo official",
+        )
+        .await?;
+    let official_path = data.join("holders/official-gasr/sign.crt.pem");
+    write(&official_path, &pem(&der)?)?;
+    let value = json!({
+        "demo_pin": DEMO_PIN,
+        "keys_note": "holders/keys/*.key.pem: PUBLIC KEY + ENCRYPTED PRIVATE KEY (PKCS#8, PBES2); openssl pkey -in FILE -passin pass:PIN",
+        "certificate_authorities": CAS.iter().map(|c| {
+            let (crl, ocsp, cert) = trust.urls(c.name);
+            json!({ "name": c.name, "display_name": c.display, "parent": c.parent, "certificate": cert, "crl": crl, "ocsp": ocsp })
+        }).collect::<Vec<_>>(),
+        "citizens": citizens,
+        "organisations": organisations,
+        "officials": [{ "name": "Сарнай Дамдин", "organisation": "gasr", "certificate": "holders/official-gasr/sign.crt.pem", "key": "holders/keys/official-gasr-sign.key.pem", "serial": serial }],
+    });
+    write(&state, &serde_json::to_string_pretty(&value)?)?;
+    Ok(value)
+}
