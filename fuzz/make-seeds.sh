@@ -2,7 +2,7 @@
 # Builds small seed inputs for the fuzz targets with openssl (run from fuzz/).
 set -euo pipefail
 out=seeds
-rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki}
+rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki,certificate,ocsp_request,ocsp_response,crl,csr}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 i=0
 for spec in "EC -pkeyopt ec_paramgen_curve:P-256" "EC -pkeyopt ec_paramgen_curve:P-384" "ED25519" "RSA -pkeyopt rsa_keygen_bits:2048"; do
@@ -27,4 +27,14 @@ for spec in "EC -pkeyopt ec_paramgen_curve:P-256" "EC -pkeyopt ec_paramgen_curve
   idx=$(( (i == 1) ? 0 : (i == 2) ? 1 : (i == 3) ? 2 : 3 ))
   { printf "\\x$(printf %02x $idx)\\x$(printf %02x $((len >> 8)))\\x$(printf %02x $((len & 255)))"; cat "$tmp/pub$i.der" "$tmp/sig$i"; } > "$out/verify_spki/k$i.bin"
 done
+# PKI seeds: NIST PKITS certificates and CRLs when shared/testdata is beside the checkout.
+pkits=../../shared/testdata/pkits
+if [ -d "$pkits" ]; then
+  cp "$pkits"/certs/*.crt "$out/certificate/" 2>/dev/null || true
+  cp "$pkits"/crls/*.crl "$out/crl/" 2>/dev/null || true
+fi
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/r.pem" -subj /CN=seed -outform DER -out "$out/csr/req.der" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/ca.key" -subj /CN=seed-ca -out "$tmp/ca.pem" 2>/dev/null
+openssl ocsp -issuer "$tmp/ca.pem" -cert "$tmp/ca.pem" -reqout "$out/ocsp_request/req.der" >/dev/null 2>&1
+printf '\x30\x03\x0a\x01\x06' > "$out/ocsp_response/unauthorized.der"
 echo "seeds written to $out/"
