@@ -18,6 +18,7 @@
 mod algorithm;
 mod error;
 mod pkcs11;
+mod pkcs12;
 mod pkcs8_encryption;
 mod software;
 mod spki_encoding;
@@ -29,6 +30,7 @@ pub use algorithm::{KeyAlgorithm, SignatureAlgorithm};
 pub use error::KeyError;
 pub use pkcs8_encryption::{DEFAULT_PBKDF2_ITERATIONS, decrypt_pkcs8, encrypt_pkcs8};
 pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore};
+pub use pkcs12::build_pkcs12;
 pub use software::{SoftwareKeyStore, SoftwareSigner, parse_key_file};
 pub use verify::verify;
 

@@ -269,3 +269,94 @@ fn we_read_keys_openssl_encrypted() {
         ));
     }
 }
+
+#[test]
+fn pkcs12_files_open_in_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = store(dir.path());
+    let signer = keys.generate("holder", KeyAlgorithm::EcP256).unwrap();
+    let key_path = keys.path_of("holder");
+    // A self-signed certificate for the key, made by openssl from our key file.
+    let (ok, out) = openssl::run(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-key",
+            key_path.to_str().unwrap(),
+            "-passin",
+            "pass:Tamga test passphrase",
+            "-subj",
+            "/CN=Батбаяр",
+            "-utf8",
+            "-days",
+            "1",
+            "-outform",
+            "DER",
+            "-out",
+            "cert.der",
+        ],
+    );
+    assert!(ok, "{out}");
+    let cert = std::fs::read(dir.path().join("cert.der")).unwrap();
+    let reopened = tamga_keys::decrypt_pkcs8(
+        &der::pem::decode_vec(
+            std::fs::read_to_string(&key_path)
+                .unwrap()
+                .split("-----END PUBLIC KEY-----\n")
+                .nth(1)
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap()
+        .1,
+        b"Tamga test passphrase",
+    )
+    .unwrap();
+    let p12 =
+        tamga_keys::build_pkcs12(&reopened, &cert, &[], "246810", "Батбаяр sign", 10_000).unwrap();
+    std::fs::write(dir.path().join("holder.p12"), &p12).unwrap();
+    let (ok, out) = openssl::run(
+        dir.path(),
+        &[
+            "pkcs12",
+            "-in",
+            "holder.p12",
+            "-passin",
+            "pass:246810",
+            "-info",
+            "-nodes",
+            "-out",
+            "dump.pem",
+        ],
+    );
+    assert!(ok, "openssl pkcs12: {out}");
+    assert!(
+        out.contains("MAC: sha256") && out.contains("PBES2"),
+        "{out}"
+    );
+    let (ok, out) = openssl::run(
+        dir.path(),
+        &[
+            "pkey", "-in", "dump.pem", "-pubout", "-outform", "DER", "-out", "pub.der",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read(dir.path().join("pub.der")).unwrap(),
+        signer.public_key_der()
+    );
+    // A wrong password fails the MAC.
+    let (ok, out) = openssl::run(
+        dir.path(),
+        &[
+            "pkcs12",
+            "-in",
+            "holder.p12",
+            "-passin",
+            "pass:000000",
+            "-noout",
+        ],
+    );
+    assert!(!ok && out.contains("verify error"), "{out}");
+}

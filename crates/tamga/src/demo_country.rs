@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use tamga_keys::{KeyAlgorithm, KeyStore, SoftwareKeyStore};
+use tamga_keys::{KeyAlgorithm, Signer, SoftwareSigner, build_pkcs12};
 use tamga_pki::identity::RegistrationNumber;
 use tamga_pki::issue::{
     NameBuilder, Profile, citizen_name, official_name, organisation_name, registration_alt_name,
@@ -176,21 +176,44 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
                 .with_context(|| format!("creating CA {name}"))?;
         }
     }
-    let holders: Arc<dyn KeyStore> = Arc::new(
-        SoftwareKeyStore::open(data.join("holders/keys"), DEMO_PIN.as_bytes())?
-            .with_pbkdf2_iterations(100_000),
-    );
-    let chain_pem = |ca: &str| -> anyhow::Result<String> {
+    let chain_der = |ca: &str| -> anyhow::Result<Vec<Vec<u8>>> {
         let parent = CAS
             .iter()
             .find(|c| c.name == ca)
             .and_then(|c| c.parent)
             .unwrap_or(ca);
-        Ok(format!(
-            "{}{}",
-            pem(&trust.ca_certificate(ca)?)?,
-            pem(&trust.ca_certificate(parent)?)?
-        ))
+        Ok(vec![
+            trust.ca_certificate(ca)?,
+            trust.ca_certificate(parent)?,
+        ])
+    };
+    let chain_pem = |ca: &str| -> anyhow::Result<String> {
+        Ok(chain_der(ca)?
+            .iter()
+            .map(|c| pem(c))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .concat())
+    };
+    // Each holder's key and certificate chain in a PKCS#12 file under the demo PIN, as an ID
+    // card's contents would be exported.
+    let holder = |dir: &Path,
+                  usage: &str,
+                  ca: &str,
+                  key: &SoftwareSigner,
+                  cert: &[u8],
+                  name: &str|
+     -> anyhow::Result<()> {
+        let p12 = build_pkcs12(
+            &key.to_pkcs8()?,
+            cert,
+            &chain_der(ca)?,
+            DEMO_PIN,
+            name,
+            100_000,
+        )?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::demo::write_atomically(&dir.join(format!("{usage}.p12")), &p12)?;
+        write(&dir.join(format!("{usage}.crt.pem")), &pem(cert)?)
     };
     let mut citizens = Vec::new();
     for (given, father, latin, letters, sex, day, ca) in CITIZENS {
@@ -198,37 +221,34 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let subject = citizen_name(given, father, &reg)?;
         let alt = vec![registration_alt_name(&reg)?];
-        let dir = data.join("holders").join(latin.to_lowercase());
+        let rel = Path::new("holders").join(latin.to_lowercase());
         let mut files = json!({});
         for (usage, profile) in [
             ("auth", Profile::CitizenAuth),
             ("sign", Profile::CitizenSign),
         ] {
-            let label = format!("{}-{usage}", latin.to_lowercase());
-            let key = holders.open_or_generate(&label, KeyAlgorithm::EcP256)?;
+            let key = SoftwareSigner::generate(usage, KeyAlgorithm::EcP256)?;
+            let spec = IssueSpec {
+                profile,
+                subject: subject.clone(),
+                spki_der: key.public_key_der().to_vec(),
+                alt_names: alt.clone(),
+                validity_days: 1825,
+            };
             let (der, serial) = trust
-                .issue(
-                    ca,
-                    IssueSpec {
-                        profile,
-                        subject: subject.clone(),
-                        spki_der: key.public_key_der().to_vec(),
-                        alt_names: alt.clone(),
-                        validity_days: 1825,
-                    },
-                    "demo",
-                    "demo citizen ID card",
-                )
+                .issue(ca, spec, "demo", "demo citizen ID card")
                 .await?;
-            let cert_path = dir.join(format!("{usage}.crt.pem"));
-            write(&cert_path, &pem(&der)?)?;
-            files[usage] = json!({
-                "certificate": cert_path.strip_prefix(data).unwrap_or(&cert_path),
-                "key": Path::new("holders/keys").join(format!("{label}.key.pem")),
-                "serial": serial,
-            });
+            holder(
+                &data.join(&rel),
+                usage,
+                ca,
+                &key,
+                &der,
+                &format!("{given} {father} ({usage})"),
+            )?;
+            files[usage] = json!({ "pkcs12": rel.join(format!("{usage}.p12")), "certificate": rel.join(format!("{usage}.crt.pem")), "serial": serial });
         }
-        write(&dir.join("chain.pem"), &chain_pem(ca)?)?;
+        write(&data.join(&rel).join("chain.pem"), &chain_pem(ca)?)?;
         citizens.push(json!({
             "name": format!("{given} {father}"),
             "registration_number": reg.cyrillic(),
@@ -236,104 +256,96 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
             "synthetic": "month field 15 never occurs in a real registration number",
             "ca": ca,
             "files": files,
-            "chain": dir.join("chain.pem").strip_prefix(data).map(|p| p.to_owned()).unwrap_or_default(),
+            "chain": rel.join("chain.pem"),
         }));
     }
     let mut organisations = Vec::new();
     for (id, name, register) in ORGANISATIONS {
-        let dir = data.join("holders").join(id);
-        let mut files = json!({});
+        let rel = Path::new("holders").join(id);
         let dns = format!("gw.{id}.khur.demo");
-        let issue_with =
-            |usage: &str| -> anyhow::Result<(x509_cert::name::Name, Vec<GeneralName>, Profile)> {
-                Ok(match usage {
-                    "seal" => (
-                        organisation_name(name, register)?,
-                        vec![],
-                        Profile::LegalPersonSeal,
-                    ),
-                    "tls-server" => (
-                        NameBuilder::new()
-                            .country("MN")?
-                            .organization(name)?
-                            .common_name(&dns)?
-                            .build(),
-                        vec![GeneralName::DnsName(der::asn1::Ia5String::new(&dns)?)],
-                        Profile::TlsServer,
-                    ),
-                    _ => (
-                        NameBuilder::new()
-                            .country("MN")?
-                            .organization(name)?
-                            .common_name(&dns)?
-                            .build(),
-                        vec![GeneralName::DnsName(der::asn1::Ia5String::new(&dns)?)],
-                        Profile::TlsClient,
-                    ),
-                })
-            };
+        let mut files = json!({});
         for usage in ["seal", "tls-server", "tls-client"] {
-            let (subject, alt_names, profile) = issue_with(usage)?;
-            let label = format!("{id}-{usage}");
-            let key = holders.open_or_generate(&label, KeyAlgorithm::EcP256)?;
+            let gateway_name = || -> anyhow::Result<x509_cert::name::Name> {
+                Ok(NameBuilder::new()
+                    .country("MN")?
+                    .organization(name)?
+                    .common_name(&dns)?
+                    .build())
+            };
+            let dns_alt = vec![GeneralName::DnsName(der::asn1::Ia5String::new(&dns)?)];
+            let (subject, alt_names, profile) = match usage {
+                "seal" => (
+                    organisation_name(name, register)?,
+                    vec![],
+                    Profile::LegalPersonSeal,
+                ),
+                "tls-server" => (gateway_name()?, dns_alt, Profile::TlsServer),
+                _ => (gateway_name()?, dns_alt, Profile::TlsClient),
+            };
+            let key = SoftwareSigner::generate(usage, KeyAlgorithm::EcP256)?;
+            let spec = IssueSpec {
+                profile,
+                subject,
+                spki_der: key.public_key_der().to_vec(),
+                alt_names,
+                validity_days: 730,
+            };
             let (der, serial) = trust
-                .issue(
-                    "mn-gov-ca",
-                    IssueSpec {
-                        profile,
-                        subject,
-                        spki_der: key.public_key_der().to_vec(),
-                        alt_names,
-                        validity_days: 730,
-                    },
-                    "demo",
-                    "demo organisation",
-                )
+                .issue("mn-gov-ca", spec, "demo", "demo organisation")
                 .await?;
-            let cert_path = dir.join(format!("{usage}.crt.pem"));
-            write(&cert_path, &pem(&der)?)?;
-            files[usage] = json!({ "certificate": cert_path.strip_prefix(data).unwrap_or(&cert_path), "key": Path::new("holders/keys").join(format!("{label}.key.pem")), "serial": serial });
+            holder(
+                &data.join(&rel),
+                usage,
+                "mn-gov-ca",
+                &key,
+                &der,
+                &format!("{name} ({usage})"),
+            )?;
+            files[usage] = json!({ "pkcs12": rel.join(format!("{usage}.p12")), "certificate": rel.join(format!("{usage}.crt.pem")), "serial": serial });
         }
-        write(&dir.join("chain.pem"), &chain_pem("mn-gov-ca")?)?;
+        write(&data.join(&rel).join("chain.pem"), &chain_pem("mn-gov-ca")?)?;
         organisations.push(json!({ "id": id, "name": name, "organization_identifier": format!("NTRMN-{register}"), "gateway_dns": dns, "files": files }));
     }
-    // An official of the registration authority, for signing on its behalf.
+    // An official of the registration authority, signing on its behalf.
     let official_reg =
         RegistrationNumber::parse("УБ00151530").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let key = holders.open_or_generate("official-gasr-sign", KeyAlgorithm::EcP256)?;
+    let key = SoftwareSigner::generate("official", KeyAlgorithm::EcP256)?;
+    let spec = IssueSpec {
+        profile: Profile::Official,
+        subject: official_name(
+            "Сарнай",
+            "Дамдин",
+            &official_reg,
+            "Улсын бүртгэлийн ерөнхий газар",
+            "9000001",
+            "Мэргэжилтэн / Officer",
+        )?,
+        spki_der: key.public_key_der().to_vec(),
+        alt_names: vec![registration_alt_name(&official_reg)?],
+        validity_days: 730,
+    };
     let (der, serial) = trust
-        .issue(
-            "mn-gov-ca",
-            IssueSpec {
-                profile: Profile::Official,
-                subject: official_name(
-                    "Сарнай",
-                    "Дамдин",
-                    &official_reg,
-                    "Улсын бүртгэлийн ерөнхий газар",
-                    "9000001",
-                    "Мэргэжилтэн / Officer",
-                )?,
-                spki_der: key.public_key_der().to_vec(),
-                alt_names: vec![registration_alt_name(&official_reg)?],
-                validity_days: 730,
-            },
-            "demo",
-            "demo official",
-        )
+        .issue("mn-gov-ca", spec, "demo", "demo official")
         .await?;
-    let official_path = data.join("holders/official-gasr/sign.crt.pem");
-    write(&official_path, &pem(&der)?)?;
+    let official_rel = Path::new("holders/official-gasr");
+    holder(
+        &data.join(official_rel),
+        "sign",
+        "mn-gov-ca",
+        &key,
+        &der,
+        "Сарнай Дамдин (official)",
+    )?;
     let value = json!({
         "demo_pin": DEMO_PIN,
-        "keys_note": "holders/keys/*.key.pem: PUBLIC KEY + ENCRYPTED PRIVATE KEY (PKCS#8, PBES2); openssl pkey -in FILE -passin pass:PIN",
+        "holders_note": "holders/<name>/<usage>.p12: PKCS#12 (PBES2 AES-256, SHA-256 MAC) with key, certificate and chain; password = demo_pin. openssl pkcs12 -in FILE -passin pass:PIN -info",
         "certificate_authorities": CAS.iter().map(|c| {
             let (crl, ocsp, cert) = trust.urls(c.name);
             json!({ "name": c.name, "display_name": c.display, "parent": c.parent, "certificate": cert, "crl": crl, "ocsp": ocsp })
         }).collect::<Vec<_>>(),
         "citizens": citizens,
         "organisations": organisations,
-        "officials": [{ "name": "Сарнай Дамдин", "organisation": "gasr", "certificate": "holders/official-gasr/sign.crt.pem", "key": "holders/keys/official-gasr-sign.key.pem", "serial": serial }],
+        "officials": [{ "name": "Сарнай Дамдин", "organisation": "gasr", "pkcs12": official_rel.join("sign.p12"), "certificate": official_rel.join("sign.crt.pem"), "serial": serial }],
     });
     write(&state, &serde_json::to_string_pretty(&value)?)?;
     Ok(value)

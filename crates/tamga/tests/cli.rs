@@ -153,6 +153,7 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let mut key_ids = Vec::new();
+    let mut serials = Vec::new();
     for _ in 0..2 {
         let _ = std::fs::remove_file(data.join("demo.json"));
         let mut child = tamga()
@@ -190,6 +191,38 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
             .unwrap();
         assert!(metrics.contains("route=\"/api/v1/node\""), "{metrics}");
         key_ids.push(node["node_key"]["key_id"].as_str().unwrap().to_owned());
+        // Trust services: the demo country's CAs and holders, usable by openssl.
+        let (_, cas) = get_json(endpoints["certificate_authorities"].as_str().unwrap()).await;
+        assert_eq!(cas.as_array().unwrap().len(), 6, "{cas}");
+        let citizen = &manifest["trust_services"]["citizens"][0];
+        assert!(
+            citizen["registration_number"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count()
+                == 10
+        );
+        let p12 = data.join(citizen["files"]["sign"]["pkcs12"].as_str().unwrap());
+        let pin = manifest["trust_services"]["demo_pin"].as_str().unwrap();
+        let (ok, out) = tamga_testkit::openssl::run(
+            &data,
+            &[
+                "pkcs12",
+                "-in",
+                p12.to_str().unwrap(),
+                "-passin",
+                &format!("pass:{pin}"),
+                "-noout",
+            ],
+        );
+        assert!(ok, "{out}");
+        serials.push(
+            citizen["files"]["sign"]["serial"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
         sigterm(&child);
         let status = child.wait().unwrap();
         assert!(status.success(), "demo exit: {status}");
