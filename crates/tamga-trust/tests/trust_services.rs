@@ -454,3 +454,152 @@ async fn trusted_list_is_signed_and_answers_as_of_a_time() {
     );
     node.handle.trigger();
 }
+
+/// A CA whose key lives on a PKCS#11 token (SoftHSM2): issuance and OCSP work the same, and
+/// openssl accepts the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_keys_on_a_pkcs11_token() {
+    let hsm = tamga_testkit::SoftHsm::shared();
+    let keys: Arc<dyn KeyStore> = Arc::new(
+        tamga_keys::Pkcs11KeyStore::open(&tamga_keys::Pkcs11Config {
+            module: hsm.module.clone(),
+            token_label: tamga_testkit::SoftHsm::TOKENS[0].into(),
+            pin: hsm.pin.clone().into(),
+        })
+        .unwrap(),
+    );
+    let db = TestDatabase::sqlite();
+    let store = Store::open(&db.url, &StoreOptions::default())
+        .await
+        .unwrap();
+    let node_key = keys
+        .open_or_generate("trust-node", KeyAlgorithm::EcP256)
+        .unwrap();
+    let trust = TrustServices::open(store, Arc::clone(&keys), node_key, "http://127.0.0.1:1")
+        .await
+        .unwrap();
+    let policy: ObjectIdentifier = "1.3.6.1.4.1.99999.2.9".parse().unwrap();
+    trust
+        .create_ca(
+            &CaSpec {
+                name: "hsm-root".into(),
+                display_name: "HSM Root".into(),
+                organisation: "Tamga".into(),
+                parent: None,
+                key_algorithm: KeyAlgorithm::EcP384,
+                policy,
+                validity_years: 5,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    trust
+        .create_ca(
+            &CaSpec {
+                name: "hsm-ca".into(),
+                display_name: "HSM CA".into(),
+                organisation: "Tamga".into(),
+                parent: Some("hsm-root".into()),
+                key_algorithm: KeyAlgorithm::Rsa2048,
+                policy,
+                validity_years: 5,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let leaf_key = keys
+        .open_or_generate("trust-leaf", KeyAlgorithm::EcP256)
+        .unwrap();
+    let (leaf, serial) = trust
+        .issue(
+            "hsm-ca",
+            tamga_trust::IssueSpec {
+                profile: tamga_pki::issue::Profile::TlsClient,
+                subject: tamga_pki::issue::NameBuilder::new()
+                    .common_name("hsm leaf")
+                    .unwrap()
+                    .build(),
+                spki_der: leaf_key.public_key_der().to_vec(),
+                alt_names: vec![],
+                validity_days: 10,
+            },
+            "test",
+            "token test",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("root.pem"),
+        openssl::pem("CERTIFICATE", &trust.ca_certificate("hsm-root").unwrap()),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ca.pem"),
+        openssl::pem("CERTIFICATE", &trust.ca_certificate("hsm-ca").unwrap()),
+    )
+    .unwrap();
+    std::fs::write(d.join("leaf.pem"), openssl::pem("CERTIFICATE", &leaf)).unwrap();
+    let out = ossl(
+        d,
+        &[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "ca.pem",
+            "leaf.pem",
+        ],
+    );
+    assert!(out.contains("leaf.pem: OK"), "{out}");
+    let ca = tamga_pki::ParsedCert::from_der(&trust.ca_certificate("hsm-ca").unwrap()).unwrap();
+    let leaf_cert = tamga_pki::ParsedCert::from_der(&leaf).unwrap();
+    let resp = trust
+        .ocsp(
+            "hsm-ca",
+            &tamga_pki::ocsp::build_request(&ca, leaf_cert.serial(), Some(b"n")).unwrap(),
+        )
+        .await;
+    let status = tamga_pki::ocsp::check_response(
+        &resp,
+        &leaf_cert,
+        &ca,
+        tamga_pki::builder::now(),
+        tamga_pki::AlgorithmPolicy::Strict,
+    )
+    .unwrap();
+    assert_eq!(status, tamga_pki::crl::CrlStatus::Good);
+    trust
+        .revoke(
+            "hsm-ca",
+            &serial,
+            x509_cert::ext::pkix::CrlReason::Superseded,
+            "test",
+            "rekey",
+        )
+        .await
+        .unwrap();
+    let resp = trust
+        .ocsp(
+            "hsm-ca",
+            &tamga_pki::ocsp::build_request(&ca, leaf_cert.serial(), None).unwrap(),
+        )
+        .await;
+    assert!(matches!(
+        tamga_pki::ocsp::check_response(
+            &resp,
+            &leaf_cert,
+            &ca,
+            tamga_pki::builder::now(),
+            tamga_pki::AlgorithmPolicy::Strict
+        )
+        .unwrap(),
+        tamga_pki::crl::CrlStatus::Revoked { .. }
+    ));
+}
