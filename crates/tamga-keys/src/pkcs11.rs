@@ -97,6 +97,9 @@ fn pin_hash(pin: &str) -> [u8; 32] {
     out
 }
 
+/// Generation takes this for writing, signing for reading (see [`Pkcs11KeyStore::generate`]).
+static TOKEN_OBJECTS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 struct Token {
     ctx: Pkcs11,
     slot: Slot,
@@ -146,15 +149,14 @@ impl Pkcs11KeyStore {
         let key = (config.module.clone(), slot.id());
         let hash = pin_hash(&config.pin);
         let pin = AuthPin::new(config.pin.as_str().into());
+        // Held across C_Login and the bookkeeping: a concurrent open must not see "already
+        // logged in" before the PIN that logged in is recorded.
+        let mut pins = accepted_pins().lock().unwrap_or_else(|p| p.into_inner());
         match session.login(UserType::User, Some(&pin)) {
             Ok(()) => {
-                accepted_pins()
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, hash);
+                pins.insert(key, hash);
             }
             Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
-                let pins = accepted_pins().lock().unwrap_or_else(|p| p.into_inner());
                 let same = pins.get(&key).is_some_and(|known| {
                     constant_time::verify_slices_are_equal(known, &hash).is_ok()
                 });
@@ -173,6 +175,7 @@ impl Pkcs11KeyStore {
             }
             Err(e) => return Err(ck("C_Login")(e)),
         }
+        drop(pins);
         Ok(Self {
             token: Arc::new(Token {
                 ctx,
@@ -303,6 +306,10 @@ impl Pkcs11KeyStore {
 impl KeyStore for Pkcs11KeyStore {
     fn generate(&self, label: &str, algorithm: KeyAlgorithm) -> Result<Arc<dyn Signer>, KeyError> {
         check_label(label)?;
+        // Key generation runs alone: SoftHSM2 2.6 answers CKR_GENERAL_ERROR now and then when
+        // a key pair is generated while other sessions sign or generate, and a label check
+        // racing a creation could let a label exist twice.
+        let _creating = TOKEN_OBJECTS.write().unwrap_or_else(|p| p.into_inner());
         let private = {
             let session = self.token.session();
             if !Self::find(&session, ObjectClass::PRIVATE_KEY, label)?.is_empty() {
@@ -350,10 +357,17 @@ impl KeyStore for Pkcs11KeyStore {
                     )
                 }
             };
-            let (_public, private) = session
-                .generate_key_pair(&mechanism, &public_template, &private_template)
-                .map_err(ck("C_GenerateKeyPair"))?;
-            private
+            // SoftHSM2 2.6 (OpenSSL 3 backend) fails an EdDSA generation with
+            // CKR_GENERAL_ERROR now and then while other threads use the library; nothing is
+            // created when it does, so a bounded retry is safe.
+            let mut attempt = 0;
+            loop {
+                match session.generate_key_pair(&mechanism, &public_template, &private_template) {
+                    Ok((_public, private)) => break private,
+                    Err(CkError::Pkcs11(RvError::GeneralError, _)) if attempt < 3 => attempt += 1,
+                    Err(e) => return Err(ck("C_GenerateKeyPair")(e)),
+                }
+            }
         };
         self.signer(private)
     }
@@ -414,6 +428,7 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         algorithm.check_fits(self.algorithm)?;
+        let _no_generation = TOKEN_OBJECTS.read().unwrap_or_else(|p| p.into_inner());
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let sign = |mechanism: &Mechanism, data: &[u8]| {
             session
