@@ -91,6 +91,16 @@ enum ConfigCommand {
     },
 }
 
+impl Cli {
+    /// The demo's data dir, when the command is `demo`.
+    pub fn demo_data_dir(&self) -> Option<&std::path::Path> {
+        match &self.command {
+            Command::Demo { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => {

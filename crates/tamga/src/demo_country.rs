@@ -25,6 +25,132 @@ pub const DEMO_PIN: &str = "246810";
 
 const STATE_FILE: &str = "demo-country.json";
 
+/// Where Debian and others install the SoftHSM2 module.
+const SOFTHSM_MODULES: &[&str] = &[
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+];
+
+/// The token holding a sample citizen's keys, like an ID card.
+const HOLDER_TOKEN: &str = "tamga-demo-id-card";
+
+fn softhsm_module() -> Option<std::path::PathBuf> {
+    SOFTHSM_MODULES
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Points SoftHSM2 at `<data>/softhsm` (unless the operator set `SOFTHSM2_CONF`), so the demo's
+/// token never touches the system's token directory. Called from `main` before the runtime
+/// starts any thread.
+pub fn prepare_softhsm(data: &Path) {
+    if std::env::var_os("SOFTHSM2_CONF").is_some() || softhsm_module().is_none() {
+        return;
+    }
+    let dir = data.join("softhsm");
+    let Ok(abs) =
+        std::fs::create_dir_all(dir.join("tokens")).and_then(|()| std::fs::canonicalize(&dir))
+    else {
+        return;
+    };
+    let conf = abs.join("softhsm2.conf");
+    let text = format!(
+        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+        abs.join("tokens").display()
+    );
+    if std::fs::write(&conf, text).is_ok() {
+        // SAFETY: called from `main` before the async runtime (or any other thread) exists.
+        unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
+    }
+}
+
+/// The manifest entry for the token citizen: the citizen, a note, or the error.
+async fn token_citizen_value(trust: &TrustServices, data: &Path) -> Value {
+    match token_citizen(trust, data).await {
+        Ok(Some(v)) => v,
+        Ok(None) => json!({ "status": "SoftHSM2 is not installed (apt-get install softhsm2)" }),
+        Err(e) => json!({ "error": e.to_string() }),
+    }
+}
+
+/// A sample citizen whose keys are generated on a SoftHSM2 token, when SoftHSM2 is installed.
+async fn token_citizen(trust: &TrustServices, data: &Path) -> anyhow::Result<Option<Value>> {
+    let Some(module) = softhsm_module() else {
+        return Ok(None);
+    };
+    let Some(conf) = std::env::var_os("SOFTHSM2_CONF") else {
+        return Ok(None);
+    };
+    let config = tamga_keys::Pkcs11Config {
+        module: module.clone(),
+        token_label: HOLDER_TOKEN.into(),
+        pin: DEMO_PIN.to_owned().into(),
+    };
+    // Initialise the token before this process loads the module: a module sees only the tokens
+    // that existed at its C_Initialize.
+    let tokens = data.join("softhsm/tokens");
+    let empty = std::fs::read_dir(&tokens)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
+    if empty {
+        let mut so_pin = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut so_pin).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        let out = std::process::Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                HOLDER_TOKEN,
+                "--pin",
+                DEMO_PIN,
+                "--so-pin",
+                &hex::encode(so_pin),
+            ])
+            .output()
+            .context("softhsm2-util")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "softhsm2-util: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = tamga_keys::Pkcs11KeyStore::open(&config)?;
+    use tamga_keys::KeyStore;
+    let reg = RegistrationNumber::parse("ЗА00152040").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let subject = citizen_name("Энхтуяа", "Цэрэн", &reg)?;
+    let alt = vec![registration_alt_name(&reg)?];
+    let mut certs = json!({});
+    for (usage, profile) in [
+        ("auth", Profile::CitizenAuth),
+        ("sign", Profile::CitizenSign),
+    ] {
+        let key = store.open_or_generate(&format!("enkhtuyaa-{usage}"), KeyAlgorithm::EcP256)?;
+        let spec = IssueSpec {
+            profile,
+            subject: subject.clone(),
+            spki_der: key.public_key_der().to_vec(),
+            alt_names: alt.clone(),
+            validity_days: 1825,
+        };
+        let (der, serial) = trust
+            .issue("accredited-a-ca", spec, "demo", "demo ID card on a token")
+            .await?;
+        certs[usage] =
+            json!({ "key_label": key.label(), "serial": serial, "certificate_pem": pem(&der)? });
+    }
+    Ok(Some(json!({
+        "name": "Энхтуяа Цэрэн",
+        "registration_number": reg.cyrillic(),
+        "pkcs11_module": module,
+        "softhsm2_conf": conf.to_string_lossy(),
+        "token": HOLDER_TOKEN,
+        "pin": DEMO_PIN,
+        "certificates": certs,
+    })))
+}
+
 /// A CA of the demo country.
 struct DemoCa {
     name: &'static str,
@@ -144,6 +270,15 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
         && let Ok(v) = serde_json::from_str::<Value>(&text)
         && CAS.iter().all(|c| trust.has_ca(c.name))
     {
+        if v["citizen_on_token"]["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("token created"))
+        {
+            let mut v = v;
+            v["citizen_on_token"] = token_citizen_value(trust, data).await;
+            write(&state, &serde_json::to_string_pretty(&v)?)?;
+            return Ok(v);
+        }
         return Ok(v);
     }
     for ca in CAS {
@@ -336,8 +471,10 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
         &der,
         "Сарнай Дамдин (official)",
     )?;
+    let on_token = token_citizen_value(trust, data).await;
     let value = json!({
         "demo_pin": DEMO_PIN,
+        "citizen_on_token": on_token,
         "holders_note": "holders/<name>/<usage>.p12: PKCS#12 (PBES2 AES-256, SHA-256 MAC) with key, certificate and chain; password = demo_pin. openssl pkcs12 -in FILE -passin pass:PIN -info",
         "certificate_authorities": CAS.iter().map(|c| {
             let (crl, ocsp, cert) = trust.urls(c.name);

@@ -19,6 +19,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Before any thread exists: the demo points SoftHSM2 at a token directory of its own.
+    if let Some(data) = cli.demo_data_dir() {
+        demo_country::prepare_softhsm(data);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

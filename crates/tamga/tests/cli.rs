@@ -157,6 +157,7 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
     for _ in 0..2 {
         let _ = std::fs::remove_file(data.join("demo.json"));
         let mut child = tamga()
+            .env_remove("SOFTHSM2_CONF")
             .args(["demo", "--data", data.to_str().unwrap(), "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
