@@ -1,0 +1,354 @@
+//! RFC 3161 time-stamp authority: answering `TimeStampReq`s with `TimeStampResp`s whose token
+//! is a CMS SignedData (RFC 5652) over a `TSTInfo`, signed with a `signingCertificateV2`
+//! attribute (RFC 5816 / RFC 5035 ESSCertIDv2), and checking such tokens.
+//!
+//! Accepted imprints: SHA-256, SHA-384, SHA-512 (with the right length). Requests with a policy
+//! other than the TSA's, with extensions, or that cannot be parsed are rejected with the
+//! RFC 3161 §2.4.2 failure info (unacceptedPolicy, unacceptedExtension, badAlg,
+//! badDataFormat). Serial numbers are 128-bit random positive integers (unique without a
+//! counter), the nonce is echoed, `certReq` adds the TSA certificate to the token.
+
+use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5911, rfc5912};
+use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec};
+use der::{Any, Decode, Encode, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use tamga_keys::Signer;
+use tamga_pki::ParsedCert;
+use tamga_pki::builder::signature_algorithm_identifier;
+use x509_cert::attr::Attribute;
+use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
+
+/// id-ct-TSTInfo.
+pub const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-aa-signingCertificateV2.
+pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+
+/// RFC 3161 §2.4.2 PKIFailureInfo bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureInfo {
+    /// Unrecognized or unsupported algorithm identifier.
+    BadAlg = 0,
+    /// Transaction not permitted or supported.
+    BadRequest = 2,
+    /// The data submitted has the wrong format.
+    BadDataFormat = 5,
+    /// The requested policy is not supported.
+    UnacceptedPolicy = 15,
+    /// The requested extension is not supported.
+    UnacceptedExtension = 16,
+    /// The request cannot be handled due to system failure.
+    SystemFailure = 25,
+}
+
+#[derive(Sequence)]
+struct StatusInfo {
+    status: u8,
+    status_string: Option<Vec<String>>,
+    fail_info: Option<BitString>,
+}
+
+#[derive(Sequence)]
+struct Response {
+    status: StatusInfo,
+    token: Option<cms::content_info::ContentInfo>,
+}
+
+/// ESSCertIDv2 (RFC 5035): the hash algorithm defaults to SHA-256, which DER omits.
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    cert_hash: OctetString,
+}
+
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+/// A rejection response with one failure bit and a human reason.
+pub fn rejection(fail: FailureInfo, reason: &str) -> Vec<u8> {
+    let bit = fail as usize;
+    let mut bytes = vec![0u8; bit / 8 + 1];
+    bytes[bit / 8] |= 0x80 >> (bit % 8);
+    let unused = (7 - bit % 8) as u8;
+    Response {
+        status: StatusInfo {
+            status: 2,
+            status_string: Some(vec![reason.to_owned()]),
+            fail_info: BitString::new(unused, bytes).ok(),
+        },
+        token: None,
+    }
+    .to_der()
+    .unwrap_or_default()
+}
+
+fn imprint_length(alg: &ObjectIdentifier) -> Option<usize> {
+    match *alg {
+        rfc5912::ID_SHA_256 => Some(32),
+        rfc5912::ID_SHA_384 => Some(48),
+        rfc5912::ID_SHA_512 => Some(64),
+        _ => None,
+    }
+}
+
+fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, der::Error> {
+    let mut values = SetOfVec::new();
+    values.insert(value)?;
+    Ok(Attribute { oid, values })
+}
+
+/// A time-stamp authority.
+pub struct Tsa<'a> {
+    /// The TSA's certificate (id-kp-timeStamping, critical).
+    pub cert: &'a ParsedCert,
+    /// The TSA's key.
+    pub signer: &'a dyn Signer,
+    /// The TSA policy OID put in every token.
+    pub policy: ObjectIdentifier,
+    /// Accuracy in seconds claimed for genTime.
+    pub accuracy_secs: u64,
+}
+
+impl Tsa<'_> {
+    /// Answers a DER TimeStampReq at `now` (Unix seconds): a granted response with a token, or a
+    /// rejection naming the failure.
+    pub fn respond(&self, request_der: &[u8], now: i64) -> Vec<u8> {
+        let req = match TimeStampReq::from_der(request_der) {
+            Ok(r) => r,
+            Err(e) => {
+                return rejection(
+                    FailureInfo::BadDataFormat,
+                    &format!("not a TimeStampReq: {e}"),
+                );
+            }
+        };
+        let alg = req.message_imprint.hash_algorithm.oid;
+        match imprint_length(&alg) {
+            None => {
+                return rejection(
+                    FailureInfo::BadAlg,
+                    &format!("unsupported imprint algorithm {alg} (SHA-256/384/512)"),
+                );
+            }
+            Some(n) if n != req.message_imprint.hashed_message.as_bytes().len() => {
+                return rejection(
+                    FailureInfo::BadDataFormat,
+                    "imprint length does not match its algorithm",
+                );
+            }
+            Some(_) => {}
+        }
+        if let Some(p) = req.req_policy
+            && p != self.policy
+        {
+            return rejection(
+                FailureInfo::UnacceptedPolicy,
+                &format!(
+                    "policy {p} is not offered; this TSA issues under {}",
+                    self.policy
+                ),
+            );
+        }
+        if req.extensions.as_ref().is_some_and(|e| !e.is_empty()) {
+            return rejection(
+                FailureInfo::UnacceptedExtension,
+                "request extensions are not supported",
+            );
+        }
+        match self.token(&req, now) {
+            Ok(token) => Response {
+                status: StatusInfo {
+                    status: 0,
+                    status_string: None,
+                    fail_info: None,
+                },
+                token: Some(token),
+            }
+            .to_der()
+            .unwrap_or_else(|_| rejection(FailureInfo::SystemFailure, "encoding failed")),
+            Err(e) => rejection(FailureInfo::SystemFailure, &e),
+        }
+    }
+
+    fn token(
+        &self,
+        req: &TimeStampReq,
+        now: i64,
+    ) -> Result<cms::content_info::ContentInfo, String> {
+        let e = |err: der::Error| err.to_string();
+        let mut serial = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut serial).map_err(|_| "no randomness".to_owned())?;
+        serial[0] = (serial[0] & 0x7f) | 0x40;
+        let secs = u64::try_from(now).map_err(|_| "clock before 1970".to_owned())?;
+        let tst = TstInfo {
+            version: TspVersion::V1,
+            policy: self.policy,
+            message_imprint: MessageImprint {
+                hash_algorithm: req.message_imprint.hash_algorithm.clone(),
+                hashed_message: req.message_imprint.hashed_message.clone(),
+            },
+            serial_number: Int::new(&serial).map_err(e)?,
+            gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))
+                .map_err(e)?,
+            accuracy: Some(Accuracy {
+                seconds: Some(self.accuracy_secs),
+                millis: None,
+                micros: None,
+            }),
+            ordering: false,
+            nonce: req.nonce.clone(),
+            tsa: None,
+            extensions: None,
+        };
+        let tst_der = tst.to_der().map_err(e)?;
+        let sha256 = |d: &[u8]| {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, d)
+                .as_ref()
+                .to_vec()
+        };
+        let alg = self.signer.key_algorithm().default_signature();
+        // The SignerInfo's digest algorithm is the one the signature algorithm hashes with:
+        // verifiers hash the signed attributes with it before checking the signature.
+        let (digest, digest_oid) = match alg {
+            tamga_keys::SignatureAlgorithm::EcdsaP384Sha384
+            | tamga_keys::SignatureAlgorithm::RsaPkcs1Sha384
+            | tamga_keys::SignatureAlgorithm::RsaPssSha384 => {
+                (&aws_lc_rs::digest::SHA384, rfc5912::ID_SHA_384)
+            }
+            _ => (&aws_lc_rs::digest::SHA256, rfc5912::ID_SHA_256),
+        };
+        let digest_alg = AlgorithmIdentifierOwned {
+            oid: digest_oid,
+            parameters: None,
+        };
+        let ess = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                hash_algorithm: None,
+                cert_hash: OctetString::new(sha256(&self.cert.der)).map_err(e)?,
+            }],
+        };
+        let mut signed_attrs = SetOfVec::new();
+        signed_attrs
+            .insert(
+                attribute(
+                    ID_CONTENT_TYPE,
+                    Any::encode_from(&ID_CT_TST_INFO).map_err(e)?,
+                )
+                .map_err(e)?,
+            )
+            .map_err(e)?;
+        let message_digest = aws_lc_rs::digest::digest(digest, &tst_der);
+        signed_attrs
+            .insert(
+                attribute(
+                    ID_MESSAGE_DIGEST,
+                    Any::encode_from(&OctetString::new(message_digest.as_ref()).map_err(e)?)
+                        .map_err(e)?,
+                )
+                .map_err(e)?,
+            )
+            .map_err(e)?;
+        signed_attrs
+            .insert(
+                attribute(
+                    ID_SIGNING_TIME,
+                    Any::encode_from(
+                        &tamga_pki::builder::x509_time(now).map_err(|err| err.to_string())?,
+                    )
+                    .map_err(e)?,
+                )
+                .map_err(e)?,
+            )
+            .map_err(e)?;
+        signed_attrs
+            .insert(
+                attribute(
+                    ID_AA_SIGNING_CERTIFICATE_V2,
+                    Any::encode_from(&ess).map_err(e)?,
+                )
+                .map_err(e)?,
+            )
+            .map_err(e)?;
+        // The signature covers the DER SET OF the signed attributes (RFC 5652 §5.4).
+        let to_sign = signed_attrs.to_der().map_err(e)?;
+        let signature = self
+            .signer
+            .sign(alg, &to_sign)
+            .map_err(|err| err.to_string())?;
+        let signer_info = cms::signed_data::SignerInfo {
+            version: cms::content_info::CmsVersion::V1,
+            sid: cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(
+                cms::cert::IssuerAndSerialNumber {
+                    issuer: self.cert.issuer().clone(),
+                    serial_number: self.cert.cert.tbs_certificate.serial_number.clone(),
+                },
+            ),
+            digest_alg: digest_alg.clone(),
+            signed_attrs: Some(signed_attrs),
+            signature_algorithm: signature_algorithm_identifier(alg)
+                .map_err(|err| err.to_string())?,
+            signature: OctetString::new(signature).map_err(e)?,
+            unsigned_attrs: None,
+        };
+        let mut digest_algorithms = SetOfVec::new();
+        digest_algorithms.insert(digest_alg).map_err(e)?;
+        let certificates = if req.cert_req {
+            Some(
+                cms::signed_data::CertificateSet::try_from(vec![
+                    cms::cert::CertificateChoices::Certificate(self.cert.cert.clone()),
+                ])
+                .map_err(e)?,
+            )
+        } else {
+            None
+        };
+        let signed = cms::signed_data::SignedData {
+            version: cms::content_info::CmsVersion::V3,
+            digest_algorithms,
+            encap_content_info: cms::signed_data::EncapsulatedContentInfo {
+                econtent_type: ID_CT_TST_INFO,
+                econtent: Some(
+                    Any::encode_from(&OctetString::new(tst_der).map_err(e)?).map_err(e)?,
+                ),
+            },
+            certificates,
+            crls: None,
+            signer_infos: cms::signed_data::SignerInfos::try_from(vec![signer_info]).map_err(e)?,
+        };
+        Ok(cms::content_info::ContentInfo {
+            content_type: rfc5911::ID_SIGNED_DATA,
+            content: Any::encode_from(&signed).map_err(e)?,
+        })
+    }
+}
+
+/// Builds a DER TimeStampReq for `data` (SHA-256 imprint), with an optional nonce.
+pub fn build_request(
+    data: &[u8],
+    nonce: Option<&[u8]>,
+    cert_req: bool,
+) -> Result<Vec<u8>, der::Error> {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: spki::AlgorithmIdentifier {
+                oid: rfc5912::ID_SHA_256,
+                parameters: None,
+            },
+            hashed_message: OctetString::new(digest.as_ref())?,
+        },
+        req_policy: None,
+        nonce: nonce.map(Int::new).transpose()?,
+        cert_req,
+        extensions: None,
+    }
+    .to_der()
+}
