@@ -157,6 +157,13 @@ async fn ocsp_get(State(s): St, Path((ca, request)): Path<(String, String)>) -> 
     )
 }
 
+#[utoipa::path(post, path = "/tsa", tag = "trust", summary = "RFC 3161 time-stamp / Цагийн тамга",
+    request_body(content = Vec<u8>, content_type = "application/timestamp-query"),
+    responses((status = 200, description = "TimeStampResp (granted or rejection)", content_type = "application/timestamp-reply", body = Vec<u8>)))]
+async fn tsa(State(s): St, body: Bytes) -> Response {
+    der("application/timestamp-reply", s.trust.timestamp(&body))
+}
+
 #[utoipa::path(get, path = "/pki/trusted-list", tag = "trust", summary = "Signed trusted list (JWS) / Итгэмжлэгдсэн жагсаалт",
     responses((status = 200, description = "OK", content_type = "application/jose+json", body = Object)))]
 async fn trusted_list(State(s): St) -> Response {
@@ -426,7 +433,7 @@ impl utoipa::Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(cas, ca_cert, crl, ocsp_post, ocsp_get, trusted_list, admin_issue, admin_status),
+    paths(cas, ca_cert, crl, ocsp_post, ocsp_get, tsa, trusted_list, admin_issue, admin_status),
     components(schemas(CaSummary, ErrorBody, IssueBody, SubjectSpec, Issued, StatusBody)),
     modifiers(&BearerAuth),
     tags((name = "trust", description = "Trust services: CAs, OCSP, CRLs, trusted list / Итгэлцлийн үйлчилгээ"),
@@ -446,6 +453,7 @@ pub fn routes(
     let router = Router::new()
         .route("/pki/cas", get(cas))
         .route("/pki/trusted-list", get(trusted_list))
+        .route("/tsa", post(tsa))
         .route("/pki/{ca}/ca.crt", get(ca_cert))
         .route("/pki/{ca}/crl", get(crl))
         .route("/pki/{ca}/ocsp", post(ocsp_post))

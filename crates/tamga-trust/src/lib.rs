@@ -199,6 +199,16 @@ const CRL_VALIDITY: i64 = 24 * 3600;
 const OCSP_VALIDITY: i64 = 3600;
 const OCSP_CACHE_SECS: i64 = 600;
 
+/// The node's RFC 3161 time-stamp authority.
+struct TsaRuntime {
+    name: String,
+    cert: ParsedCert,
+    signer: Arc<dyn Signer>,
+    policy: ObjectIdentifier,
+}
+
+const TSA_SETTING: &str = "trust.tsa";
+
 struct CachedCrl {
     der: Vec<u8>,
     next_update: i64,
@@ -216,6 +226,7 @@ pub struct TrustServices {
     cas: RwLock<BTreeMap<String, Arc<CaRuntime>>>,
     crls: Mutex<HashMap<String, CachedCrl>>,
     ocsp_cache: Mutex<HashMap<OcspCacheKey, (Vec<u8>, i64)>>,
+    tsa: RwLock<Option<Arc<TsaRuntime>>>,
 }
 
 fn check_name(name: &str) -> Result<(), TrustError> {
@@ -253,6 +264,7 @@ impl TrustServices {
             cas: RwLock::new(BTreeMap::new()),
             crls: Mutex::new(HashMap::new()),
             ocsp_cache: Mutex::new(HashMap::new()),
+            tsa: RwLock::new(None),
         };
         for record in services.store.list_cas().await? {
             let runtime = services.load(record)?;
@@ -261,6 +273,9 @@ impl TrustServices {
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(runtime.record.name.clone(), Arc::new(runtime));
+        }
+        if let Some(setting) = services.store.setting(TSA_SETTING).await? {
+            services.load_tsa(&setting).await?;
         }
         Ok(services)
     }
@@ -763,14 +778,118 @@ impl TrustServices {
         Ok(der)
     }
 
+    async fn load_tsa(&self, setting: &str) -> Result<(), TrustError> {
+        // "name|ca|serial_hex|key_label|policy"
+        let parts: Vec<&str> = setting.split('|').collect();
+        let [name, ca, serial, label, policy] = parts[..] else {
+            return Err(TrustError::Corrupt(format!("setting {TSA_SETTING}")));
+        };
+        let record = self
+            .store
+            .certificate(ca, serial)
+            .await?
+            .ok_or_else(|| TrustError::Corrupt(format!("TSA certificate {serial} of {ca}")))?;
+        let cert = ParsedCert::from_der(&record.cert_der)
+            .map_err(|e| TrustError::Corrupt(e.to_string()))?;
+        let signer = self.keys.open(label)?;
+        let policy = policy
+            .parse()
+            .map_err(|_| TrustError::Corrupt(format!("TSA policy {policy}")))?;
+        *self.tsa.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(TsaRuntime {
+            name: name.into(),
+            cert,
+            signer,
+            policy,
+        }));
+        Ok(())
+    }
+
+    /// Creates the node's time-stamp authority: a key, a TSA certificate from `ca`, and a
+    /// trusted-list entry. One TSA per node.
+    pub async fn create_tsa(
+        &self,
+        name: &str,
+        ca: &str,
+        policy: ObjectIdentifier,
+        actor: &str,
+    ) -> Result<(), TrustError> {
+        check_name(name)?;
+        if self.tsa.read().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Err(TrustError::CaExists(name.into()));
+        }
+        let key = self
+            .keys
+            .open_or_generate(&format!("tsa-{name}"), KeyAlgorithm::EcP256)?;
+        let subject = NameBuilder::new()
+            .country("MN")?
+            .organization("Tamga")?
+            .common_name(&format!("{name} time-stamp authority"))?
+            .build();
+        let spec = IssueSpec {
+            profile: Profile::Tsa,
+            subject,
+            spki_der: key.public_key_der().to_vec(),
+            alt_names: vec![],
+            validity_days: 3 * 365,
+        };
+        let (_, serial) = self.issue(ca, spec, actor, "time-stamp authority").await?;
+        let setting = format!("{name}|{ca}|{serial}|{}|{policy}", key.label());
+        self.store.setting_or_insert(TSA_SETTING, &setting).await?;
+        self.store
+            .add_trusted_list_entry(&TrustedListEntry {
+                service: name.into(),
+                kind: "tsa".into(),
+                status: "granted".into(),
+                from_ms: now() * 1000,
+                actor: actor.into(),
+                note: "time-stamp authority created".into(),
+            })
+            .await?;
+        self.load_tsa(&setting).await
+    }
+
+    /// Whether this node runs a TSA.
+    pub fn has_tsa(&self) -> bool {
+        self.tsa.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The TSA's certificate (DER).
+    pub fn tsa_certificate(&self) -> Option<Vec<u8>> {
+        self.tsa
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|t| t.cert.der.clone())
+    }
+
+    /// Answers an RFC 3161 request (DER in, DER `TimeStampResp` out).
+    pub fn timestamp(&self, request_der: &[u8]) -> Vec<u8> {
+        let Some(tsa) = self.tsa.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return tamga_tsa::rejection(
+                tamga_tsa::FailureInfo::SystemFailure,
+                "this node runs no time-stamp authority",
+            );
+        };
+        tamga_tsa::Tsa {
+            cert: &tsa.cert,
+            signer: tsa.signer.as_ref(),
+            policy: tsa.policy,
+            accuracy_secs: 1,
+        }
+        .respond(request_der, now())
+    }
+
     /// The signed trusted list (JWS JSON serialization, see [`trusted_list`]).
     pub async fn trusted_list(&self) -> Result<String, TrustError> {
         let history = self.store.trusted_list_history().await?;
-        let certs: BTreeMap<String, Vec<u8>> = self
+        let mut certs: BTreeMap<String, Vec<u8>> = self
             .ca_names()
             .into_iter()
             .filter_map(|n| self.ca(&n).ok().map(|c| (n, c.cert.der.clone())))
             .collect();
+        if let Some(tsa) = self.tsa.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            certs.insert(tsa.name.clone(), tsa.cert.der.clone());
+        }
         trusted_list::sign(&history, &certs, self.list_signer.as_ref(), now())
     }
 

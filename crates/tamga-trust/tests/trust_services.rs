@@ -71,6 +71,15 @@ async fn start(db: &TestDatabase) -> Node {
         )
         .await
         .unwrap();
+    trust
+        .create_tsa(
+            "test-tsa",
+            "test-ca",
+            "1.3.6.1.4.1.99999.3.7".parse().unwrap(),
+            "test",
+        )
+        .await
+        .unwrap();
     let (routes, api) = tamga_trust::http::routes(Arc::clone(&trust), Some(TOKEN.into()));
     let node = tamga_http::NodeBuilder::new("test", "0")
         .merge(routes, api)
@@ -420,9 +429,10 @@ async fn trusted_list_is_signed_and_answers_as_of_a_time() {
         .await
         .unwrap();
     let list = trusted_list::verify(&jws, &node.list_key_spki).unwrap();
-    assert_eq!(list.services.len(), 2);
+    assert_eq!(list.services.len(), 3);
+    assert!(list.services.iter().any(|s| s.kind == "tsa"));
     let now = tamga_pki::builder::now();
-    assert_eq!(list.trusted_at(now + 1).len(), 2);
+    assert_eq!(list.trusted_at(now + 1).len(), 3);
     assert_eq!(
         list.trusted_at(now - 3600).len(),
         0,
@@ -446,10 +456,10 @@ async fn trusted_list_is_signed_and_answers_as_of_a_time() {
         .unwrap();
     let list = trusted_list::verify(&jws, &node.list_key_spki).unwrap();
     let later = tamga_pki::builder::now() + 1;
-    assert_eq!(list.trusted_at(later).len(), 1);
+    assert_eq!(list.trusted_at(later).len(), 2);
     assert_eq!(
         list.trusted_at(now).len(),
-        2,
+        3,
         "as of before the withdrawal it was trusted"
     );
     node.handle.trigger();
@@ -602,4 +612,86 @@ async fn ca_keys_on_a_pkcs11_token() {
         .unwrap(),
         tamga_pki::crl::CrlStatus::Revoked { .. }
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_over_http_verify_in_openssl() {
+    let db = TestDatabase::sqlite();
+    let node = start(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("root.pem"),
+        openssl::pem(
+            "CERTIFICATE",
+            &node.trust.ca_certificate("test-root").unwrap(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ca.pem"),
+        openssl::pem(
+            "CERTIFICATE",
+            &node.trust.ca_certificate("test-ca").unwrap(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("contract.txt"), "Худалдах, худалдан авах гэрээ").unwrap();
+    ossl(
+        d,
+        &[
+            "ts",
+            "-query",
+            "-data",
+            "contract.txt",
+            "-sha256",
+            "-cert",
+            "-out",
+            "req.tsq",
+        ],
+    );
+    let c = reqwest::Client::new();
+    let resp = c
+        .post(format!("{}/tsa", node.base))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(d.join("req.tsq")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/timestamp-reply"
+    );
+    std::fs::write(d.join("resp.tsr"), resp.bytes().await.unwrap()).unwrap();
+    let out = ossl(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            "resp.tsr",
+            "-queryfile",
+            "req.tsq",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "ca.pem",
+        ],
+    );
+    assert!(out.contains("Verification: OK"), "{out}");
+    // A restart finds the same TSA again.
+    assert!(node.trust.has_tsa());
+    let garbage = c
+        .post(format!("{}/tsa", node.base))
+        .body("nonsense")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(d.join("bad.tsr"), garbage).unwrap();
+    let (_, text) = openssl::run(d, &["ts", "-reply", "-in", "bad.tsr", "-text"]);
+    assert!(text.contains("Status: Rejected"), "{text}");
+    node.handle.trigger();
 }

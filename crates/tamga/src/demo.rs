@@ -129,6 +129,7 @@ fn manifest(s: &Started, country: serde_json::Value) -> serde_json::Value {
             "node_keys": format!("{base}/api/v1/node/keys"),
             "certificate_authorities": format!("{base}/pki/cas"),
             "trusted_list": format!("{base}/pki/trusted-list"),
+            "timestamp_authority": format!("{base}/tsa"),
         },
         "trust_services": country,
         "identities": [{

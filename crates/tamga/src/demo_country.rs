@@ -311,6 +311,15 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
                 .with_context(|| format!("creating CA {name}"))?;
         }
     }
+    if !trust.has_tsa() {
+        let policy = "1.3.6.1.4.1.99999.1.100"
+            .parse()
+            .map_err(|_| anyhow::anyhow!("policy OID"))?;
+        trust
+            .create_tsa("tamga-tsa", "mn-gov-ca", policy, "demo")
+            .await
+            .context("creating the TSA")?;
+    }
     let chain_der = |ca: &str| -> anyhow::Result<Vec<Vec<u8>>> {
         let parent = CAS
             .iter()

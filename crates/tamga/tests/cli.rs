@@ -195,6 +195,34 @@ async fn demo_serves_every_endpoint_and_is_idempotent() {
         // Trust services: the demo country's CAs and holders, usable by openssl.
         let (_, cas) = get_json(endpoints["certificate_authorities"].as_str().unwrap()).await;
         assert_eq!(cas.as_array().unwrap().len(), 6, "{cas}");
+        // The demo's TSA answers openssl's query with a token openssl verifies.
+        let (ok, out) = tamga_testkit::openssl::run(
+            &data,
+            &[
+                "ts",
+                "-query",
+                "-data",
+                "demo.json",
+                "-sha256",
+                "-cert",
+                "-out",
+                "q.tsq",
+            ],
+        );
+        assert!(ok, "{out}");
+        let reply = reqwest::Client::new()
+            .post(endpoints["timestamp_authority"].as_str().unwrap())
+            .body(std::fs::read(data.join("q.tsq")).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        std::fs::write(data.join("r.tsr"), reply).unwrap();
+        let (ok, out) =
+            tamga_testkit::openssl::run(&data, &["ts", "-reply", "-in", "r.tsr", "-text"]);
+        assert!(ok && out.contains("Status: Granted"), "{out}");
         let citizen = &manifest["trust_services"]["citizens"][0];
         assert!(
             citizen["registration_number"]
