@@ -352,3 +352,243 @@ pub fn build_request(
     }
     .to_der()
 }
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a TimeStampResp / token, or a malformed one.
+    #[error("malformed time-stamp token: {0}")]
+    Malformed(String),
+    /// The response says the request was rejected.
+    #[error("the TSA rejected the request: {0}")]
+    Rejected(String),
+    /// The token's imprint is not the data's.
+    #[error("the token covers other data (message imprint mismatch)")]
+    ImprintMismatch,
+    /// No certificate for the signer.
+    #[error("the token's signer certificate is neither in the token nor supplied")]
+    SignerUnknown,
+    /// A signed attribute is missing or wrong.
+    #[error("signed attributes: {0}")]
+    Attributes(String),
+    /// The signature does not verify.
+    #[error("token signature: {0}")]
+    Signature(String),
+    /// The signer is not a TSA (RFC 3161 §2.3: critical extKeyUsage, only id-kp-timeStamping).
+    #[error("the signer certificate is not a time-stamping certificate")]
+    NotATsa,
+}
+
+/// What a verified token proves: `imprint` existed at `gen_time`, attested by `signer`. Path
+/// validation of `signer` (as of `gen_time`, purpose TSA) is the caller's next step.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    /// genTime, Unix seconds.
+    pub gen_time: i64,
+    /// TSA policy.
+    pub policy: ObjectIdentifier,
+    /// Token serial number.
+    pub serial: Vec<u8>,
+    /// Imprint algorithm.
+    pub imprint_algorithm: ObjectIdentifier,
+    /// Imprint value.
+    pub imprint: Vec<u8>,
+    /// The TSA certificate that signed.
+    pub signer: ParsedCert,
+}
+
+/// The token (a DER ContentInfo) out of a DER TimeStampResp; rejections become errors.
+pub fn token_from_response(response_der: &[u8]) -> Result<Vec<u8>, TokenError> {
+    let resp =
+        Response::from_der(response_der).map_err(|e| TokenError::Malformed(e.to_string()))?;
+    if resp.status.status > 1 {
+        return Err(TokenError::Rejected(
+            resp.status.status_string.unwrap_or_default().join("; "),
+        ));
+    }
+    resp.token
+        .ok_or_else(|| TokenError::Malformed("granted response without a token".into()))?
+        .to_der()
+        .map_err(|e| TokenError::Malformed(e.to_string()))
+}
+
+fn digest_of(oid: &ObjectIdentifier) -> Option<&'static aws_lc_rs::digest::Algorithm> {
+    Some(match *oid {
+        rfc5912::ID_SHA_256 => &aws_lc_rs::digest::SHA256,
+        rfc5912::ID_SHA_384 => &aws_lc_rs::digest::SHA384,
+        rfc5912::ID_SHA_512 => &aws_lc_rs::digest::SHA512,
+        _ => return None,
+    })
+}
+
+/// Verifies a token: structure, signed attributes (contentType, messageDigest,
+/// signingCertificateV2), the signature, the signer's TSA key usage, and, when `data` is given,
+/// that the token's imprint is the hash of `data`. `extra_certs` may supply the signer
+/// certificate when the token does not carry it.
+pub fn verify_token(
+    token_der: &[u8],
+    data: Option<&[u8]>,
+    extra_certs: &[ParsedCert],
+    policy: tamga_pki::AlgorithmPolicy,
+) -> Result<VerifiedToken, TokenError> {
+    let m = |e: der::Error| TokenError::Malformed(e.to_string());
+    let info = cms::content_info::ContentInfo::from_der(token_der).map_err(m)?;
+    if info.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err(TokenError::Malformed("not CMS SignedData".into()));
+    }
+    let sd: cms::signed_data::SignedData = info.content.decode_as().map_err(m)?;
+    if sd.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err(TokenError::Malformed(
+            "encapsulated content is not a TSTInfo".into(),
+        ));
+    }
+    let tst_der = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| TokenError::Malformed("no TSTInfo content".into()))?
+        .decode_as::<OctetString>()
+        .map_err(m)?
+        .into_bytes();
+    let tst = TstInfo::from_der(&tst_der).map_err(m)?;
+    let signers: Vec<_> = sd.signer_infos.0.iter().collect();
+    let [si] = signers[..] else {
+        return Err(TokenError::Malformed(format!(
+            "{} signers, a token has exactly one",
+            signers.len()
+        )));
+    };
+    // The unsigned parts must agree with the signed ones (RFC 5652 §5.1): SignedData v3 for a
+    // non-data eContentType, and the signer's digest listed in digestAlgorithms.
+    if sd.version != cms::content_info::CmsVersion::V3 {
+        return Err(TokenError::Malformed("SignedData version must be 3".into()));
+    }
+    if !sd
+        .digest_algorithms
+        .iter()
+        .any(|a| a.oid == si.digest_alg.oid)
+    {
+        return Err(TokenError::Malformed(
+            "the signer's digest algorithm is not in digestAlgorithms".into(),
+        ));
+    }
+    let mut candidates: Vec<ParsedCert> = extra_certs.to_vec();
+    for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
+        if let cms::cert::CertificateChoices::Certificate(cert) = c
+            && let Ok(p) = cert.to_der().map_err(m).and_then(|d| {
+                ParsedCert::from_der(&d).map_err(|e| TokenError::Malformed(e.to_string()))
+            })
+        {
+            candidates.push(p);
+        }
+    }
+    let signer = candidates
+        .into_iter()
+        .find(|c| match &si.sid {
+            cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                tamga_pki::name::names_match(&ias.issuer, c.issuer())
+                    && ias.serial_number.as_bytes() == c.serial()
+            }
+            cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                c.subject_key_id.as_deref() == Some(ski.0.as_bytes())
+            }
+        })
+        .ok_or(TokenError::SignerUnknown)?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or_else(|| TokenError::Attributes("no signed attributes".into()))?;
+    let single = |oid: ObjectIdentifier, name: &str| -> Result<&Any, TokenError> {
+        let a = attrs
+            .iter()
+            .find(|a| a.oid == oid)
+            .ok_or_else(|| TokenError::Attributes(format!("{name} is missing")))?;
+        let values: Vec<&Any> = a.values.iter().collect();
+        match values[..] {
+            [v] => Ok(v),
+            _ => Err(TokenError::Attributes(format!(
+                "{name} must have one value"
+            ))),
+        }
+    };
+    let content_type: ObjectIdentifier = single(ID_CONTENT_TYPE, "contentType")?
+        .decode_as()
+        .map_err(m)?;
+    if content_type != ID_CT_TST_INFO {
+        return Err(TokenError::Attributes(
+            "contentType is not id-ct-TSTInfo".into(),
+        ));
+    }
+    let digest = digest_of(&si.digest_alg.oid).ok_or_else(|| {
+        TokenError::Attributes(format!("unsupported digest {}", si.digest_alg.oid))
+    })?;
+    let md: OctetString = single(ID_MESSAGE_DIGEST, "messageDigest")?
+        .decode_as()
+        .map_err(m)?;
+    if aws_lc_rs::digest::digest(digest, &tst_der).as_ref() != md.as_bytes() {
+        return Err(TokenError::Attributes(
+            "messageDigest does not match the TSTInfo".into(),
+        ));
+    }
+    let ess: SigningCertificateV2 = single(ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")?
+        .decode_as()
+        .map_err(m)?;
+    let first = ess
+        .certs
+        .first()
+        .ok_or_else(|| TokenError::Attributes("empty signingCertificateV2".into()))?;
+    let ess_digest = match &first.hash_algorithm {
+        None => &aws_lc_rs::digest::SHA256,
+        Some(a) => digest_of(&a.oid).ok_or_else(|| {
+            TokenError::Attributes(format!("unsupported ESSCertIDv2 hash {}", a.oid))
+        })?,
+    };
+    if aws_lc_rs::digest::digest(ess_digest, &signer.der).as_ref() != first.cert_hash.as_bytes() {
+        return Err(TokenError::Attributes(
+            "signingCertificateV2 names another certificate".into(),
+        ));
+    }
+    let signed_der = attrs.to_der().map_err(m)?;
+    tamga_pki::signature::verify_signed(
+        &si.signature_algorithm,
+        &signer.spki_der,
+        &signed_der,
+        si.signature.as_bytes(),
+        policy,
+    )
+    .map_err(|e| TokenError::Signature(e.to_string()))?;
+    let eku_critical = signer
+        .cert
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .any(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE && e.critical);
+    if !(eku_critical
+        && signer
+            .ext_key_usage
+            .as_ref()
+            .is_some_and(|e| e.0 == [const_oid::db::rfc5280::ID_KP_TIME_STAMPING]))
+    {
+        return Err(TokenError::NotATsa);
+    }
+    let imprint_algorithm = tst.message_imprint.hash_algorithm.oid;
+    let imprint = tst.message_imprint.hashed_message.as_bytes().to_vec();
+    if let Some(data) = data {
+        let d = digest_of(&imprint_algorithm).ok_or_else(|| {
+            TokenError::Malformed(format!("unsupported imprint algorithm {imprint_algorithm}"))
+        })?;
+        if aws_lc_rs::digest::digest(d, data).as_ref() != imprint.as_slice() {
+            return Err(TokenError::ImprintMismatch);
+        }
+    }
+    Ok(VerifiedToken {
+        gen_time: i64::try_from(tst.gen_time.to_unix_duration().as_secs()).unwrap_or(i64::MAX),
+        policy: tst.policy,
+        serial: tst.serial_number.as_bytes().to_vec(),
+        imprint_algorithm,
+        imprint,
+        signer,
+    })
+}

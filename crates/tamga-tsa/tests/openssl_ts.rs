@@ -16,6 +16,7 @@ const POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999
 struct World {
     tsa_cert: ParsedCert,
     tsa_key: Arc<dyn Signer>,
+    tsa_pkcs8: Vec<u8>,
     dir: tempfile::TempDir,
 }
 
@@ -34,7 +35,9 @@ fn world(alg: KeyAlgorithm) -> World {
         .unwrap(),
     )
     .unwrap();
-    let tsa_key = key(alg);
+    let tsa_soft = SoftwareSigner::generate("tsa", alg).unwrap();
+    let tsa_pkcs8 = tsa_soft.to_pkcs8().unwrap().to_vec();
+    let tsa_key: Arc<dyn Signer> = Arc::new(tsa_soft);
     let der = issue(
         &Issuer {
             name: root.subject().clone(),
@@ -77,6 +80,7 @@ fn world(alg: KeyAlgorithm) -> World {
     World {
         tsa_cert: ParsedCert::from_der(&der).unwrap(),
         tsa_key,
+        tsa_pkcs8,
         dir,
     }
 }
@@ -253,4 +257,94 @@ fn bad_requests_are_rejected_with_failure_info() {
         tsa.respond(&std::fs::read(d.join("pol.tsq")).unwrap(), now()),
         "policy",
     );
+}
+
+#[test]
+fn tamga_verifies_its_own_and_openssl_tokens() {
+    let w = world(KeyAlgorithm::EcP256);
+    let tsa = Tsa {
+        cert: &w.tsa_cert,
+        signer: w.tsa_key.as_ref(),
+        policy: POLICY,
+        accuracy_secs: 1,
+    };
+    let d = w.dir.path();
+    let data = std::fs::read(d.join("data.txt")).unwrap();
+    let policy = tamga_pki::AlgorithmPolicy::Strict;
+    // Tamga's own token.
+    let token = tamga_tsa::token_from_response(&tsa.respond(
+        &tamga_tsa::build_request(&data, Some(b"42"), true).unwrap(),
+        now(),
+    ))
+    .unwrap();
+    let v = tamga_tsa::verify_token(&token, Some(&data), &[], policy).unwrap();
+    assert_eq!(v.policy, POLICY);
+    assert!((v.gen_time - now()).abs() < 5);
+    assert!(matches!(
+        tamga_tsa::verify_token(&token, Some(b"other"), &[], policy),
+        Err(tamga_tsa::TokenError::ImprintMismatch)
+    ));
+    // Flip every byte in turn: the token is refused, or (where the byte is an unsigned
+    // encoding detail) what it proves is exactly what it proved before. Never a forgery.
+    for i in 0..token.len() {
+        let mut t = token.clone();
+        t[i] ^= 0x01;
+        if let Ok(f) = tamga_tsa::verify_token(&t, Some(&data), &[], policy) {
+            assert_eq!(
+                (f.gen_time, f.policy, &f.serial, &f.imprint, &f.signer.der),
+                (v.gen_time, v.policy, &v.serial, &v.imprint, &v.signer.der),
+                "flip at {i} changed what the token proves"
+            );
+        }
+    }
+    // Without certReq the signer must be supplied.
+    let bare = tamga_tsa::token_from_response(&tsa.respond(
+        &tamga_tsa::build_request(&data, None, false).unwrap(),
+        now(),
+    ))
+    .unwrap();
+    assert!(matches!(
+        tamga_tsa::verify_token(&bare, Some(&data), &[], policy),
+        Err(tamga_tsa::TokenError::SignerUnknown)
+    ));
+    tamga_tsa::verify_token(
+        &bare,
+        Some(&data),
+        std::slice::from_ref(&w.tsa_cert),
+        policy,
+    )
+    .unwrap();
+
+    // openssl as the TSA, Tamga as the verifier.
+    std::fs::write(d.join("tsa.key"), openssl::pem("PRIVATE KEY", &w.tsa_pkcs8)).unwrap();
+    std::fs::write(d.join("serial"), "01\n").unwrap();
+    std::fs::write(
+        d.join("tsa.cnf"),
+        "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = ./serial\ncrypto_device = builtin\nsigner_cert = tsa.pem\nsigner_key = tsa.key\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.99999.3.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\nordering = no\ntsa_name = no\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+    )
+    .unwrap();
+    let (ok, out) = ossl(
+        d,
+        &[
+            "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out", "q.tsq",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = ossl(
+        d,
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "q.tsq",
+            "-out",
+            "o.tsr",
+        ],
+    );
+    assert!(ok, "openssl ts -reply: {out}");
+    let token = tamga_tsa::token_from_response(&std::fs::read(d.join("o.tsr")).unwrap()).unwrap();
+    let v = tamga_tsa::verify_token(&token, Some(&data), &[], policy).unwrap();
+    assert_eq!(v.signer.der, w.tsa_cert.der);
 }
