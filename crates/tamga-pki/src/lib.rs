@@ -8,6 +8,7 @@
 
 pub mod builder;
 pub mod cert;
+pub mod cms;
 pub mod crl;
 pub mod crl_issue;
 pub mod csr;

@@ -10,24 +10,19 @@
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912};
-use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec};
+use der::asn1::{BitString, GeneralizedTime, Int, OctetString};
 use der::{Any, Decode, Encode, Sequence};
-use spki::AlgorithmIdentifierOwned;
 use tamga_keys::Signer;
 use tamga_pki::ParsedCert;
-use tamga_pki::builder::signature_algorithm_identifier;
-use x509_cert::attr::Attribute;
+use tamga_pki::cms::{
+    ID_AA_SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, SignedDataSpec,
+    SigningCertificateV2, build_signed_data,
+};
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
 /// id-ct-TSTInfo.
 pub const ID_CT_TST_INFO: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-/// id-aa-signingCertificateV2.
-pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 
 /// RFC 3161 §2.4.2 PKIFailureInfo bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,18 +54,6 @@ struct Response {
     token: Option<cms::content_info::ContentInfo>,
 }
 
-/// ESSCertIDv2 (RFC 5035): the hash algorithm defaults to SHA-256, which DER omits.
-#[derive(Sequence)]
-struct EssCertIdV2 {
-    hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    cert_hash: OctetString,
-}
-
-#[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
-}
-
 /// A rejection response with one failure bit and a human reason.
 pub fn rejection(fail: FailureInfo, reason: &str) -> Vec<u8> {
     let bit = fail as usize;
@@ -96,12 +79,6 @@ fn imprint_length(alg: &ObjectIdentifier) -> Option<usize> {
         rfc5912::ID_SHA_512 => Some(64),
         _ => None,
     }
-}
-
-fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, der::Error> {
-    let mut values = SetOfVec::new();
-    values.insert(value)?;
-    Ok(Attribute { oid, values })
 }
 
 /// A time-stamp authority.
@@ -208,124 +185,21 @@ impl Tsa<'_> {
             extensions: None,
         };
         let tst_der = tst.to_der().map_err(e)?;
-        let sha256 = |d: &[u8]| {
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, d)
-                .as_ref()
-                .to_vec()
-        };
-        let alg = self.signer.key_algorithm().default_signature();
-        // The SignerInfo's digest algorithm is the one the signature algorithm hashes with:
-        // verifiers hash the signed attributes with it before checking the signature.
-        let (digest, digest_oid) = match alg {
-            tamga_keys::SignatureAlgorithm::EcdsaP384Sha384
-            | tamga_keys::SignatureAlgorithm::RsaPkcs1Sha384
-            | tamga_keys::SignatureAlgorithm::RsaPssSha384 => {
-                (&aws_lc_rs::digest::SHA384, rfc5912::ID_SHA_384)
-            }
-            _ => (&aws_lc_rs::digest::SHA256, rfc5912::ID_SHA_256),
-        };
-        let digest_alg = AlgorithmIdentifierOwned {
-            oid: digest_oid,
-            parameters: None,
-        };
-        let ess = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                hash_algorithm: None,
-                cert_hash: OctetString::new(sha256(&self.cert.der)).map_err(e)?,
-            }],
-        };
-        let mut signed_attrs = SetOfVec::new();
-        signed_attrs
-            .insert(
-                attribute(
-                    ID_CONTENT_TYPE,
-                    Any::encode_from(&ID_CT_TST_INFO).map_err(e)?,
-                )
-                .map_err(e)?,
-            )
-            .map_err(e)?;
-        let message_digest = aws_lc_rs::digest::digest(digest, &tst_der);
-        signed_attrs
-            .insert(
-                attribute(
-                    ID_MESSAGE_DIGEST,
-                    Any::encode_from(&OctetString::new(message_digest.as_ref()).map_err(e)?)
-                        .map_err(e)?,
-                )
-                .map_err(e)?,
-            )
-            .map_err(e)?;
-        signed_attrs
-            .insert(
-                attribute(
-                    ID_SIGNING_TIME,
-                    Any::encode_from(
-                        &tamga_pki::builder::x509_time(now).map_err(|err| err.to_string())?,
-                    )
-                    .map_err(e)?,
-                )
-                .map_err(e)?,
-            )
-            .map_err(e)?;
-        signed_attrs
-            .insert(
-                attribute(
-                    ID_AA_SIGNING_CERTIFICATE_V2,
-                    Any::encode_from(&ess).map_err(e)?,
-                )
-                .map_err(e)?,
-            )
-            .map_err(e)?;
-        // The signature covers the DER SET OF the signed attributes (RFC 5652 §5.4).
-        let to_sign = signed_attrs.to_der().map_err(e)?;
-        let signature = self
-            .signer
-            .sign(alg, &to_sign)
-            .map_err(|err| err.to_string())?;
-        let signer_info = cms::signed_data::SignerInfo {
-            version: cms::content_info::CmsVersion::V1,
-            sid: cms::signed_data::SignerIdentifier::IssuerAndSerialNumber(
-                cms::cert::IssuerAndSerialNumber {
-                    issuer: self.cert.issuer().clone(),
-                    serial_number: self.cert.cert.tbs_certificate.serial_number.clone(),
-                },
-            ),
-            digest_alg: digest_alg.clone(),
-            signed_attrs: Some(signed_attrs),
-            signature_algorithm: signature_algorithm_identifier(alg)
-                .map_err(|err| err.to_string())?,
-            signature: OctetString::new(signature).map_err(e)?,
-            unsigned_attrs: None,
-        };
-        let mut digest_algorithms = SetOfVec::new();
-        digest_algorithms.insert(digest_alg).map_err(e)?;
-        let certificates = if req.cert_req {
-            Some(
-                cms::signed_data::CertificateSet::try_from(vec![
-                    cms::cert::CertificateChoices::Certificate(self.cert.cert.clone()),
-                ])
-                .map_err(e)?,
-            )
-        } else {
-            None
-        };
-        let signed = cms::signed_data::SignedData {
-            version: cms::content_info::CmsVersion::V3,
-            digest_algorithms,
-            encap_content_info: cms::signed_data::EncapsulatedContentInfo {
-                econtent_type: ID_CT_TST_INFO,
-                econtent: Some(
-                    Any::encode_from(&OctetString::new(tst_der).map_err(e)?).map_err(e)?,
-                ),
+        let der = build_signed_data(&SignedDataSpec {
+            content_type: ID_CT_TST_INFO,
+            content: &tst_der,
+            encapsulate: true,
+            signer_cert: self.cert,
+            signer: self.signer,
+            certificates: if req.cert_req {
+                vec![self.cert.cert.clone()]
+            } else {
+                vec![]
             },
-            certificates,
-            crls: None,
-            signer_infos: cms::signed_data::SignerInfos::try_from(vec![signer_info]).map_err(e)?,
-        };
-        Ok(cms::content_info::ContentInfo {
-            content_type: rfc5911::ID_SIGNED_DATA,
-            content: Any::encode_from(&signed).map_err(e)?,
+            signing_time: Some(now),
         })
+        .map_err(|err| err.to_string())?;
+        cms::content_info::ContentInfo::from_der(&der).map_err(e)
     }
 }
 
