@@ -67,6 +67,8 @@ pub fn digest_for(
     alg: SignatureAlgorithm,
 ) -> (&'static aws_lc_rs::digest::Algorithm, ObjectIdentifier) {
     match alg {
+        // RFC 8419 §3.1: Ed25519 in CMS goes with SHA-512.
+        SignatureAlgorithm::Ed25519 => (&aws_lc_rs::digest::SHA512, rfc5912::ID_SHA_512),
         SignatureAlgorithm::EcdsaP384Sha384
         | SignatureAlgorithm::RsaPkcs1Sha384
         | SignatureAlgorithm::RsaPssSha384 => (&aws_lc_rs::digest::SHA384, rfc5912::ID_SHA_384),
