@@ -154,3 +154,100 @@ fn a_certificate_for_another_key_is_refused() {
         Err(SignError::KeyMismatch)
     ));
 }
+
+#[test]
+fn b_t_adds_a_signature_timestamp_openssl_still_verifies() {
+    let (cert, key, root) = citizen(KeyAlgorithm::EcP256);
+    let tsa_key = SoftwareSigner::generate("tsa", KeyAlgorithm::EcP256).unwrap();
+    let t = now();
+    // The TSA has a hierarchy of its own, as a qualified TSA would.
+    let root_signer = SoftwareSigner::generate("tsa-root", KeyAlgorithm::EcP256).unwrap();
+    let tsa_root = ParsedCert::from_der(
+        &self_signed_root(
+            &root_signer,
+            NameBuilder::new().common_name("TSA Root").unwrap().build(),
+            t - 60,
+            t + 86400,
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let tsa_cert = ParsedCert::from_der(
+        &issue(
+            &Issuer {
+                name: tsa_root.subject().clone(),
+                key_id: key_identifier(root_signer.public_key_der()).unwrap(),
+                signer: &root_signer,
+                policy: const_oid::db::rfc5280::ANY_POLICY,
+                crl_url: None,
+                ocsp_url: None,
+                ca_issuers_url: None,
+            },
+            &CertificateRequest {
+                subject: NameBuilder::new().common_name("TSA").unwrap().build(),
+                spki_der: tsa_key.public_key_der().to_vec(),
+                profile: Profile::Tsa,
+                not_before: t - 60,
+                not_after: t + 86400,
+                alt_names: vec![],
+                extra_extensions: vec![],
+            },
+        )
+        .unwrap()
+        .0,
+    )
+    .unwrap();
+    let tsa = tamga_tsa::Tsa {
+        cert: &tsa_cert,
+        signer: &tsa_key,
+        policy: "1.3.6.1.4.1.99999.3.1".parse().unwrap(),
+        accuracy_secs: 1,
+    };
+    let content = b"contract".repeat(100);
+    let bb = cades_sign(&content, Packaging::Detached, key.as_ref(), &cert, &[], t).unwrap();
+    let bt = tamga_sign::cades_add_signature_timestamp(&bb, |req| tsa.respond(req, t)).unwrap();
+    assert!(bt.len() > bb.len());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("c.bin"), &content).unwrap();
+    std::fs::write(d.join("root.pem"), openssl::pem("CERTIFICATE", &root.der)).unwrap();
+    std::fs::write(d.join("bt.p7s"), &bt).unwrap();
+    let (ok, out) = openssl::run(
+        d,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "bt.p7s",
+            "-content",
+            "c.bin",
+            "-CAfile",
+            "root.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok && out.contains("Verification successful"), "{out}");
+    let (ok, text) = openssl::run(
+        d,
+        &[
+            "cms", "-cmsout", "-print", "-inform", "DER", "-in", "bt.p7s",
+        ],
+    );
+    assert!(ok && text.contains("id-smime-aa-timeStampToken"), "{text}");
+    // A TSA answering nonsense leaves the signature as it was, with an error.
+    assert!(matches!(
+        tamga_sign::cades_add_signature_timestamp(&bb, |_| b"junk".to_vec()),
+        Err(tamga_sign::ExtendError::Timestamp(_))
+    ));
+    assert!(matches!(
+        tamga_sign::cades_add_signature_timestamp(b"junk", |_| vec![]),
+        Err(tamga_sign::ExtendError::Malformed(_))
+    ));
+}
