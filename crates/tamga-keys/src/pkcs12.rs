@@ -230,8 +230,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kdf_matches_rfc7292_vectors_shape() {
-        // Deterministic and length-exact; the interoperability proof is the openssl test.
+    fn kdf_is_deterministic_length_exact_and_id_separated() {
+        // The interoperability proof (openssl opens our files) is in tests/software.rs.
         let a = pkcs12_kdf("pass", b"saltsalt", 3, 10, 32);
         let b = pkcs12_kdf("pass", b"saltsalt", 3, 10, 32);
         assert_eq!(a, b);

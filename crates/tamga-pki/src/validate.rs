@@ -247,9 +247,15 @@ pub fn validate(input: &ValidationInput<'_>) -> Result<ValidationOutput, Validat
             )),
         });
     }
+    // Parsed once for every candidate path; unparsable responses simply do not count.
+    let ocsp: Vec<crate::ocsp::ParsedResponse> = input
+        .ocsp_responses
+        .iter()
+        .filter_map(|r| crate::ocsp::ParsedResponse::from_der(r).ok())
+        .collect();
     let mut best: Option<ValidationError> = None;
     for path in paths {
-        match validate_path(&path, input) {
+        match validate_path(&path, input, &ocsp) {
             Ok(valid_policies) => {
                 return Ok(ValidationOutput {
                     path: path.into_iter().cloned().collect(),
@@ -275,6 +281,7 @@ pub fn validate(input: &ValidationInput<'_>) -> Result<ValidationOutput, Validat
 fn validate_path(
     path: &[&ParsedCert],
     input: &ValidationInput<'_>,
+    ocsp: &[crate::ocsp::ParsedResponse],
 ) -> Result<Vec<ObjectIdentifier>, ValidationError> {
     let n = path.len() - 1;
     let anchor = path[0];
@@ -318,11 +325,6 @@ fn validate_path(
     }
     let mut max_path_length = n;
     let mut working_key: &ParsedCert = anchor;
-    let ocsp: Vec<crate::ocsp::ParsedResponse> = input
-        .ocsp_responses
-        .iter()
-        .filter_map(|r| crate::ocsp::ParsedResponse::from_der(r).ok())
-        .collect();
     for i in 1..=n {
         let cert = path[i];
         let fail = |step: &'static str, reason: Reason| ValidationError {

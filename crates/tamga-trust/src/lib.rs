@@ -155,44 +155,52 @@ pub fn parse_profile(name: &str) -> Result<Profile, TrustError> {
     })
 }
 
-/// Parses a CRL reason name (RFC 5280 §5.3.1).
+/// RFC 5280 §5.3.1 reason codes and their names; `true` where an operator may give it when
+/// revoking (certificateHold is set by suspension, the rest belong to delta CRLs and AAs).
+const REASONS: [(CrlReason, &str, bool); 10] = [
+    (CrlReason::Unspecified, "unspecified", true),
+    (CrlReason::KeyCompromise, "keyCompromise", true),
+    (CrlReason::CaCompromise, "cACompromise", true),
+    (CrlReason::AffiliationChanged, "affiliationChanged", true),
+    (CrlReason::Superseded, "superseded", true),
+    (
+        CrlReason::CessationOfOperation,
+        "cessationOfOperation",
+        true,
+    ),
+    (CrlReason::PrivilegeWithdrawn, "privilegeWithdrawn", true),
+    (CrlReason::CertificateHold, "certificateHold", false),
+    (CrlReason::RemoveFromCRL, "removeFromCRL", false),
+    (CrlReason::AaCompromise, "aACompromise", false),
+];
+
+/// Parses a revocation reason an operator may give.
 pub fn parse_reason(name: &str) -> Result<CrlReason, TrustError> {
-    Ok(match name {
-        "unspecified" => CrlReason::Unspecified,
-        "keyCompromise" => CrlReason::KeyCompromise,
-        "cACompromise" => CrlReason::CaCompromise,
-        "affiliationChanged" => CrlReason::AffiliationChanged,
-        "superseded" => CrlReason::Superseded,
-        "cessationOfOperation" => CrlReason::CessationOfOperation,
-        "privilegeWithdrawn" => CrlReason::PrivilegeWithdrawn,
-        other => {
-            return Err(TrustError::BadRequest(format!(
-                "unknown revocation reason {other:?} (unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn)"
-            )));
-        }
-    })
+    REASONS
+        .iter()
+        .find(|(_, n, requestable)| *requestable && *n == name)
+        .map(|(r, _, _)| *r)
+        .ok_or_else(|| {
+            let names: Vec<&str> = REASONS.iter().filter(|r| r.2).map(|r| r.1).collect();
+            TrustError::BadRequest(format!(
+                "unknown revocation reason {name:?} ({})",
+                names.join(", ")
+            ))
+        })
 }
 
 fn reason_name(r: CrlReason) -> &'static str {
-    match r {
-        CrlReason::Unspecified => "unspecified",
-        CrlReason::KeyCompromise => "keyCompromise",
-        CrlReason::CaCompromise => "cACompromise",
-        CrlReason::AffiliationChanged => "affiliationChanged",
-        CrlReason::Superseded => "superseded",
-        CrlReason::CessationOfOperation => "cessationOfOperation",
-        CrlReason::CertificateHold => "certificateHold",
-        CrlReason::RemoveFromCRL => "removeFromCRL",
-        CrlReason::PrivilegeWithdrawn => "privilegeWithdrawn",
-        CrlReason::AaCompromise => "aACompromise",
-    }
+    REASONS
+        .iter()
+        .find(|(x, _, _)| *x == r)
+        .map_or("unspecified", |(_, n, _)| n)
 }
 
 fn reason_from_name(name: &str) -> Option<CrlReason> {
-    if name == "certificateHold" {
-        return Some(CrlReason::CertificateHold);
-    }
-    parse_reason(name).ok()
+    REASONS
+        .iter()
+        .find(|(_, n, _)| *n == name)
+        .map(|(r, _, _)| *r)
 }
 
 const CRL_VALIDITY: i64 = 24 * 3600;
@@ -354,16 +362,28 @@ impl TrustServices {
     }
 
     fn issuer<'a>(&self, ca: &'a CaRuntime) -> Result<Issuer<'a>, TrustError> {
-        let (crl, ocsp, ca_issuers) = self.urls(&ca.record.name);
+        let policy = ca
+            .record
+            .policy_oid
+            .parse()
+            .map_err(|_| TrustError::Corrupt(format!("policy OID {}", ca.record.policy_oid)))?;
+        self.issuer_for(&ca.record.name, &ca.cert, ca.signer.as_ref(), policy)
+    }
+
+    /// The issuing side of CA `name` with certificate `cert` and key `signer`.
+    fn issuer_for<'a>(
+        &self,
+        name: &str,
+        cert: &ParsedCert,
+        signer: &'a dyn Signer,
+        policy: ObjectIdentifier,
+    ) -> Result<Issuer<'a>, TrustError> {
+        let (crl, ocsp, ca_issuers) = self.urls(name);
         Ok(Issuer {
-            name: ca.cert.subject().clone(),
-            key_id: key_identifier(ca.signer.public_key_der())?,
-            signer: ca.signer.as_ref(),
-            policy: ca
-                .record
-                .policy_oid
-                .parse()
-                .map_err(|_| TrustError::Corrupt(format!("policy OID {}", ca.record.policy_oid)))?,
+            name: cert.subject().clone(),
+            key_id: key_identifier(signer.public_key_der())?,
+            signer,
+            policy,
             crl_url: Some(crl),
             ocsp_url: Some(ocsp),
             ca_issuers_url: Some(ca_issuers),
@@ -432,14 +452,7 @@ impl TrustServices {
             ocsp_cert_der: None,
             ocsp_key_label: Some(ocsp_key.label().to_owned()),
         };
-        let partial = CaRuntime {
-            record: record.clone(),
-            cert: cert.clone(),
-            signer: Arc::clone(&key),
-            ocsp_cert: cert,
-            ocsp_signer: Arc::clone(&ocsp_key),
-        };
-        let issuer = self.issuer(&partial)?;
+        let issuer = self.issuer_for(&spec.name, &cert, key.as_ref(), spec.policy)?;
         let (ocsp_der, ocsp_serial) = issue(
             &issuer,
             &CertificateRequest {
@@ -451,7 +464,7 @@ impl TrustServices {
                 spki_der: ocsp_key.public_key_der().to_vec(),
                 profile: Profile::OcspSigner,
                 not_before: t - 60,
-                not_after: (t + 365 * 86400).min(partial.cert.not_after),
+                not_after: (t + 365 * 86400).min(cert.not_after),
                 alt_names: vec![],
                 extra_extensions: vec![],
             },
@@ -925,5 +938,24 @@ impl TrustServices {
             .store
             .certificate_events(ca, &serial.to_ascii_lowercase())
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_names_round_trip_and_only_operator_reasons_parse() {
+        for (r, name, requestable) in REASONS {
+            assert_eq!(reason_name(r), name);
+            assert_eq!(reason_from_name(name), Some(r));
+            assert_eq!(parse_reason(name).is_ok(), requestable, "{name}");
+        }
+        let err = parse_reason("stolen").unwrap_err().to_string();
+        assert!(
+            err.contains("keyCompromise") && !err.contains("certificateHold"),
+            "{err}"
+        );
     }
 }

@@ -73,12 +73,7 @@ pub fn rejection(fail: FailureInfo, reason: &str) -> Vec<u8> {
 }
 
 fn imprint_length(alg: &ObjectIdentifier) -> Option<usize> {
-    match *alg {
-        rfc5912::ID_SHA_256 => Some(32),
-        rfc5912::ID_SHA_384 => Some(48),
-        rfc5912::ID_SHA_512 => Some(64),
-        _ => None,
-    }
+    digest_of(alg).map(|d| d.output_len())
 }
 
 /// A time-stamp authority.
