@@ -138,13 +138,12 @@ impl<'a> Context<'a> {
                 break;
             }
             match o {
-                Object::Ref(r)
-                    if dss.insert(r.num) => {
-                        let v = doc.get_at(r, rev)?;
-                        if !matches!(v, Object::Stream(_)) {
-                            stack.push(v);
-                        }
+                Object::Ref(r) if dss.insert(r.num) => {
+                    let v = doc.get_at(r, rev)?;
+                    if !matches!(v, Object::Stream(_)) {
+                        stack.push(v);
                     }
+                }
                 Object::Dict(d) => stack.extend(d.0.into_iter().map(|(_, v)| v)),
                 Object::Array(a) => stack.extend(a),
                 _ => {}
@@ -378,10 +377,9 @@ impl<'a> Context<'a> {
                         }
                     }
                 }
-                Object::Array(a)
-                    if a.iter().any(|v| mentions(v, num, 0)) => {
-                        out.push((n, b"[]".to_vec(), Dict::default()));
-                    }
+                Object::Array(a) if a.iter().any(|v| mentions(v, num, 0)) => {
+                    out.push((n, b"[]".to_vec(), Dict::default()));
+                }
                 _ => {}
             }
         }

@@ -184,7 +184,13 @@ pub struct CrlContext<'a> {
     pub time: i64,
     /// Algorithm policy.
     pub policy: AlgorithmPolicy,
+    /// Status as of a past `time` (long-term validation): CRLs issued after `time`, or up to
+    /// [`PAST_FRESHNESS`] before it, decide; revocations after `time` do not count.
+    pub past: bool,
 }
+
+/// How old revocation data may be, relative to a past validation time, and still speak for it.
+pub const PAST_FRESHNESS: i64 = 24 * 3600;
 
 /// A distribution point name as full names; a name relative to the CRL issuer is that issuer's
 /// DN with the RDN appended (RFC 5280 §4.2.1.13).
@@ -279,6 +285,7 @@ impl CrlSet {
                 pool: ctx.pool,
                 time: ctx.time,
                 policy: ctx.policy,
+                past: ctx.past,
             };
             let mut deeper = visiting.to_vec();
             deeper.push(&cand.der);
@@ -326,7 +333,8 @@ impl CrlSet {
                     }
                     Err(None) => continue,
                 };
-                let fresh = crl.next_update.is_none_or(|n| n >= ctx.time);
+                let fresh = crl.next_update.is_none_or(|n| n >= ctx.time)
+                    || (ctx.past && crl.this_update + PAST_FRESHNESS >= ctx.time);
                 if pass_delta {
                     let based = crl
                         .delta_base
@@ -449,7 +457,7 @@ impl CrlSet {
             }
         }
         self.signer_ok(crl, ctx, visiting).map_err(Some)?;
-        if crl.this_update > ctx.time {
+        if crl.this_update > ctx.time && !ctx.past {
             return Err(Some("CRL thisUpdate is after the validation time".into()));
         }
         Ok(reasons)

@@ -264,7 +264,13 @@ impl ParsedResponse {
         })
     }
 
-    fn signed_by(&self, issuer: &ParsedCert, time: i64, policy: AlgorithmPolicy) -> bool {
+    fn signed_by(
+        &self,
+        issuer: &ParsedCert,
+        time: i64,
+        policy: AlgorithmPolicy,
+        trusted: &[ParsedCert],
+    ) -> bool {
         let basic = &self.basic;
         let verify_with = |spki: &[u8]| {
             verify_signed(
@@ -293,6 +299,11 @@ impl ParsedResponse {
         };
         if named(issuer) {
             return verify_with(&issuer.spki_der);
+        }
+        // A responder the relying party trusts directly (a trust anchor, as OCSP services are
+        // in EU trusted lists).
+        if trusted.iter().any(|t| named(t) && verify_with(&t.spki_der)) {
+            return true;
         }
         // A delegated responder: issued by the CA, for OCSP signing, valid now.
         self.responder_certs.iter().any(|r| {
@@ -323,6 +334,7 @@ impl ParsedResponse {
         issuer: &ParsedCert,
         time: i64,
         policy: AlgorithmPolicy,
+        trusted: &[ParsedCert],
     ) -> Result<CrlStatus, String> {
         let single = self
             .basic
@@ -334,7 +346,7 @@ impl ParsedResponse {
                     && cert_id_is_for(&s.cert_id, issuer)
             })
             .ok_or("the response does not cover this certificate")?;
-        if !self.signed_by(issuer, time, policy) {
+        if !self.signed_by(issuer, time, policy, trusted) {
             return Err("the response is not signed by the CA or a responder it authorised".into());
         }
         let secs = |t: &OcspGeneralizedTime| {
@@ -364,6 +376,72 @@ impl ParsedResponse {
     }
 }
 
+impl ParsedResponse {
+    /// What this response says about `cert` as of a past `time` (long-term validation): a
+    /// revocation after `time` leaves it good then; "good" counts when the response was issued
+    /// after `time` or at most [`crate::crl::PAST_FRESHNESS`] before it. The responder is
+    /// judged as of the response's producedAt.
+    pub fn status_as_of(
+        &self,
+        cert: &ParsedCert,
+        issuer: &ParsedCert,
+        time: i64,
+        policy: AlgorithmPolicy,
+        trusted: &[ParsedCert],
+    ) -> Result<CrlStatus, String> {
+        let single = self
+            .basic
+            .tbs_response_data
+            .responses
+            .iter()
+            .find(|s| {
+                s.cert_id.serial_number.as_bytes() == cert.serial()
+                    && cert_id_is_for(&s.cert_id, issuer)
+            })
+            .ok_or("the response does not cover this certificate")?;
+        let secs = |t: &OcspGeneralizedTime| {
+            i64::try_from(t.0.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+        };
+        let produced = secs(&self.basic.tbs_response_data.produced_at);
+        if !self.signed_by(issuer, produced, policy, trusted) {
+            return Err("the response is not signed by the CA or a responder it authorised".into());
+        }
+        match &single.cert_status {
+            CertStatus::Revoked(info) if secs(&info.revocation_time) <= time => {
+                Ok(CrlStatus::Revoked {
+                    at: secs(&info.revocation_time),
+                    reason: info.revocation_reason.map(|r| format!("{r:?}")),
+                })
+            }
+            CertStatus::Unknown(_) => Ok(CrlStatus::Unknown(
+                "the responder does not know this certificate".into(),
+            )),
+            _ if secs(&single.this_update) + crate::crl::PAST_FRESHNESS < time => Ok(
+                CrlStatus::Stale("the OCSP response is older than the validation time".into()),
+            ),
+            _ => Ok(CrlStatus::Good),
+        }
+    }
+
+    /// The certificates the response carries (its responder's, usually).
+    pub fn certificates(&self) -> &[ParsedCert] {
+        &self.responder_certs
+    }
+
+    /// producedAt, Unix seconds.
+    pub fn produced_at(&self) -> i64 {
+        i64::try_from(
+            self.basic
+                .tbs_response_data
+                .produced_at
+                .0
+                .to_unix_duration()
+                .as_secs(),
+        )
+        .unwrap_or(i64::MAX)
+    }
+}
+
 /// Verifies an OCSP response about `cert` (issued by `issuer`) at `time`.
 pub fn check_response(
     response_der: &[u8],
@@ -372,7 +450,7 @@ pub fn check_response(
     time: i64,
     policy: AlgorithmPolicy,
 ) -> Result<CrlStatus, String> {
-    ParsedResponse::from_der(response_der)?.status_for(cert, issuer, time, policy)
+    ParsedResponse::from_der(response_der)?.status_for(cert, issuer, time, policy, &[])
 }
 
 /// Builds a DER OCSPRequest for `serial` under `ca` with an optional nonce (a client helper,

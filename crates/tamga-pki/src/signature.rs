@@ -164,13 +164,15 @@ fn verify_uncached(
     let legacy = policy == AlgorithmPolicy::Legacy;
     let weak = || SignatureError::Weak(algorithm.oid, policy);
     let ec = |p256: &'static dyn VerificationAlgorithm,
-              p384: &'static dyn VerificationAlgorithm| {
+              p384: &'static dyn VerificationAlgorithm,
+              p521: &'static dyn VerificationAlgorithm| {
         if key_oid != rfc5912::ID_EC_PUBLIC_KEY {
             return Err(SignatureError::BadKey("not an EC key".into()));
         }
         match curve {
             Some(rfc5912::SECP_256_R_1) => Ok(p256),
             Some(rfc5912::SECP_384_R_1) => Ok(p384),
+            Some(rfc5912::SECP_521_R_1) => Ok(p521),
             _ => Err(SignatureError::BadKey("unsupported EC curve".into())),
         }
     };
@@ -196,12 +198,21 @@ fn verify_uncached(
         }
         rfc5912::SHA_512_WITH_RSA_ENCRYPTION => rsa(&sig::RSA_PKCS1_2048_8192_SHA512)?,
         ID_RSASSA_PSS => rsa(pss_algorithm(algorithm.parameters.as_ref())?)?,
-        rfc5912::ECDSA_WITH_SHA_256 => {
-            ec(&sig::ECDSA_P256_SHA256_ASN1, &sig::ECDSA_P384_SHA256_ASN1)?
-        }
-        rfc5912::ECDSA_WITH_SHA_384 => {
-            ec(&sig::ECDSA_P256_SHA384_ASN1, &sig::ECDSA_P384_SHA384_ASN1)?
-        }
+        rfc5912::ECDSA_WITH_SHA_256 => ec(
+            &sig::ECDSA_P256_SHA256_ASN1,
+            &sig::ECDSA_P384_SHA256_ASN1,
+            &sig::ECDSA_P521_SHA256_ASN1,
+        )?,
+        rfc5912::ECDSA_WITH_SHA_384 => ec(
+            &sig::ECDSA_P256_SHA384_ASN1,
+            &sig::ECDSA_P384_SHA384_ASN1,
+            &sig::ECDSA_P521_SHA384_ASN1,
+        )?,
+        rfc5912::ECDSA_WITH_SHA_512 => ec(
+            &sig::ECDSA_P256_SHA512_ASN1,
+            &sig::ECDSA_P384_SHA512_ASN1,
+            &sig::ECDSA_P521_SHA512_ASN1,
+        )?,
         rfc8410::ID_ED_25519 if key_oid == rfc8410::ID_ED_25519 => &sig::ED25519,
         rfc8410::ID_ED_25519 => return Err(SignatureError::BadKey("not an Ed25519 key".into())),
         other => return Err(SignatureError::Unsupported(other)),

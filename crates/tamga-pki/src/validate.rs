@@ -45,6 +45,13 @@ pub enum RevocationMode {
     IfAvailable,
     /// Every certificate's status must be established as good.
     Require,
+    /// The target's status must be established as good; CA certificates are checked with the
+    /// data at hand (a signature validation policy's usual demand).
+    RequireLeaf,
+    /// As `RequireLeaf`, for a past validation time (long-term validation, EN 319 102-1
+    /// §5.6.2): revocation data issued after that time (or shortly before) establishes the
+    /// status then.
+    Past,
 }
 
 /// Why validation failed.
@@ -316,12 +323,21 @@ fn validate_path(
             Reason::KeyUsage("trust anchor's keyUsage lacks keyCertSign".into()),
         ));
     }
-    crate::profile::check(anchor, anchor.is_self_issued())
-        .map_err(|e| anchor_fail("4 (profile)", Reason::Malformed(e)))?;
+    // Under the legacy policy (archived material from foreign PKIs) a configured anchor is
+    // trusted as it is, even where its encoding breaks an RFC 5280 §4 rule (e.g. the Estonian
+    // ESTEID-SK 2015 CA's non-critical nameConstraints); its constraints still apply.
+    if input.algorithms != AlgorithmPolicy::Legacy {
+        crate::profile::check(anchor, anchor.is_self_issued())
+            .map_err(|e| anchor_fail("4 (profile)", Reason::Malformed(e)))?;
+    }
     if let Some(nc) = &anchor.name_constraints {
-        constraints
-            .update(nc)
-            .map_err(|e| anchor_fail("6.1.1 (d)", Reason::NameConstraints(e)))?;
+        match constraints.update(nc) {
+            Ok(()) => {}
+            // A configured legacy anchor whose constraints cannot be parsed is trusted without
+            // them (see the profile note above).
+            Err(_) if input.algorithms == AlgorithmPolicy::Legacy => {}
+            Err(e) => return Err(anchor_fail("6.1.1 (d)", Reason::NameConstraints(e))),
+        }
     }
     let mut max_path_length = n;
     let mut working_key: &ParsedCert = anchor;
@@ -365,26 +381,48 @@ fn validate_path(
                 pool: input.intermediates,
                 time: input.time,
                 policy: input.algorithms,
+                past: input.revocation == RevocationMode::Past,
             };
             // A valid OCSP response about this certificate decides; otherwise the CRLs do.
             let from_ocsp = ocsp.iter().find_map(|r| {
-                r.status_for(cert, path[i - 1], input.time, input.algorithms)
-                    .ok()
+                let s = if input.revocation == RevocationMode::Past {
+                    r.status_as_of(
+                        cert,
+                        path[i - 1],
+                        input.time,
+                        input.algorithms,
+                        input.anchors,
+                    )
+                } else {
+                    r.status_for(
+                        cert,
+                        path[i - 1],
+                        input.time,
+                        input.algorithms,
+                        input.anchors,
+                    )
+                };
+                s.ok()
                     .filter(|s| matches!(s, CrlStatus::Good | CrlStatus::Revoked { .. }))
             });
             let status = match from_ocsp {
                 Some(s) => s,
                 None => input.crls.status(cert, cert.is_ca(), &ctx),
             };
+            let required = match input.revocation {
+                RevocationMode::Require => true,
+                RevocationMode::RequireLeaf | RevocationMode::Past => i == n,
+                RevocationMode::IfAvailable | RevocationMode::Off => false,
+            };
             match status {
                 CrlStatus::Good => {}
                 CrlStatus::Revoked { at, reason } => {
                     return Err(fail("6.1.3 (a)(3)", Reason::Revoked { at, reason }));
                 }
-                CrlStatus::Unknown(why) if input.revocation == RevocationMode::Require => {
+                CrlStatus::Unknown(why) if required => {
                     return Err(fail("6.1.3 (a)(3)", Reason::RevocationUnknown(why)));
                 }
-                CrlStatus::Stale(why) if input.revocation == RevocationMode::Require => {
+                CrlStatus::Stale(why) if required => {
                     return Err(fail("6.1.3 (a)(3)", Reason::RevocationStale(why)));
                 }
                 CrlStatus::Unknown(_) | CrlStatus::Stale(_) => {}

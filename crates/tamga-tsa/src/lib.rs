@@ -205,6 +205,15 @@ pub fn build_request(
     cert_req: bool,
 ) -> Result<Vec<u8>, der::Error> {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    build_request_for_digest(digest.as_ref(), nonce, cert_req)
+}
+
+/// Builds a DER TimeStampReq for a SHA-256 `digest` already computed, with an optional nonce.
+pub fn build_request_for_digest(
+    digest: &[u8],
+    nonce: Option<&[u8]>,
+    cert_req: bool,
+) -> Result<Vec<u8>, der::Error> {
     TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
@@ -212,7 +221,7 @@ pub fn build_request(
                 oid: rfc5912::ID_SHA_256,
                 parameters: None,
             },
-            hashed_message: OctetString::new(digest.as_ref())?,
+            hashed_message: OctetString::new(digest)?,
         },
         req_policy: None,
         nonce: nonce.map(Int::new).transpose()?,
@@ -220,6 +229,24 @@ pub fn build_request(
         extensions: None,
     }
     .to_der()
+}
+
+/// id-aa-signingCertificate (RFC 2634 §5.4, ESS v1).
+pub const ID_AA_SIGNING_CERTIFICATE_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+
+/// ESSCertID (RFC 2634): SHA-1 of the certificate.
+#[derive(der::Sequence)]
+struct EssCertIdV1 {
+    cert_hash: OctetString,
+    issuer_serial: Option<Any>,
+}
+
+/// SigningCertificate (RFC 2634).
+#[derive(der::Sequence)]
+struct SigningCertificateV1 {
+    certs: Vec<EssCertIdV1>,
+    policies: Option<Any>,
 }
 
 /// Why a token was not accepted.
@@ -399,23 +426,44 @@ pub fn verify_token(
             "messageDigest does not match the TSTInfo".into(),
         ));
     }
-    let ess: SigningCertificateV2 = single(ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")?
-        .decode_as()
-        .map_err(m)?;
-    let first = ess
-        .certs
-        .first()
-        .ok_or_else(|| TokenError::Attributes("empty signingCertificateV2".into()))?;
-    let ess_digest = match &first.hash_algorithm {
-        None => &aws_lc_rs::digest::SHA256,
-        Some(a) => digest_of(&a.oid).ok_or_else(|| {
-            TokenError::Attributes(format!("unsupported ESSCertIDv2 hash {}", a.oid))
-        })?,
-    };
-    if aws_lc_rs::digest::digest(ess_digest, &signer.der).as_ref() != first.cert_hash.as_bytes() {
-        return Err(TokenError::Attributes(
-            "signingCertificateV2 names another certificate".into(),
-        ));
+    // RFC 5816: signingCertificateV2; tokens from older TSAs carry signingCertificate (v1,
+    // SHA-1 ESSCertID, RFC 2634), which still binds the certificate.
+    if attrs.iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE_V2) {
+        let ess: SigningCertificateV2 =
+            single(ID_AA_SIGNING_CERTIFICATE_V2, "signingCertificateV2")?
+                .decode_as()
+                .map_err(m)?;
+        let first = ess
+            .certs
+            .first()
+            .ok_or_else(|| TokenError::Attributes("empty signingCertificateV2".into()))?;
+        let ess_digest = match &first.hash_algorithm {
+            None => &aws_lc_rs::digest::SHA256,
+            Some(a) => digest_of(&a.oid).ok_or_else(|| {
+                TokenError::Attributes(format!("unsupported ESSCertIDv2 hash {}", a.oid))
+            })?,
+        };
+        if aws_lc_rs::digest::digest(ess_digest, &signer.der).as_ref() != first.cert_hash.as_bytes()
+        {
+            return Err(TokenError::Attributes(
+                "signingCertificateV2 names another certificate".into(),
+            ));
+        }
+    } else {
+        let v1 = single(ID_AA_SIGNING_CERTIFICATE_V1, "signingCertificate(V2)")?;
+        let ess: SigningCertificateV1 = v1.decode_as().map_err(m)?;
+        let first = ess
+            .certs
+            .first()
+            .ok_or_else(|| TokenError::Attributes("empty signingCertificate".into()))?;
+        if aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &signer.der)
+            .as_ref()
+            != first.cert_hash.as_bytes()
+        {
+            return Err(TokenError::Attributes(
+                "signingCertificate names another certificate".into(),
+            ));
+        }
     }
     let signed_der = attrs.to_der().map_err(m)?;
     tamga_pki::signature::verify_signed(
