@@ -30,7 +30,7 @@ pub use algorithm::{KeyAlgorithm, SignatureAlgorithm};
 pub use error::KeyError;
 pub use pkcs8_encryption::{DEFAULT_PBKDF2_ITERATIONS, decrypt_pkcs8, encrypt_pkcs8};
 pub use pkcs11::{Pkcs11Config, Pkcs11KeyStore};
-pub use pkcs12::build_pkcs12;
+pub use pkcs12::{Pkcs12Contents, build_pkcs12, read_pkcs12};
 pub use software::{SoftwareKeyStore, SoftwareSigner, parse_key_file};
 pub use verify::verify;
 

@@ -225,6 +225,182 @@ pub fn build_pkcs12(
     .map_err(der_err)
 }
 
+const ID_ENCRYPTED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
+const KEY_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.1");
+
+#[derive(Sequence)]
+struct AnyContentInfo {
+    content_type: ObjectIdentifier,
+    content: Option<ContextSpecific<Any>>,
+}
+
+#[derive(Sequence)]
+struct AnyAlgorithm {
+    oid: ObjectIdentifier,
+    params: Option<Any>,
+}
+
+#[derive(Sequence)]
+struct ReadMac {
+    mac: AnyDigestInfo,
+    salt: OctetString,
+    iterations: Option<u32>,
+}
+
+#[derive(Sequence)]
+struct AnyDigestInfo {
+    algorithm: AnyAlgorithm,
+    digest: OctetString,
+}
+
+#[derive(Sequence)]
+struct ReadPfx {
+    version: u8,
+    auth_safe: AnyContentInfo,
+    mac_data: Option<ReadMac>,
+}
+
+/// What a PKCS#12 file holds: the key (DER `PrivateKeyInfo`), the certificate that goes with it
+/// and the other certificates.
+pub struct Pkcs12Contents {
+    /// DER PrivateKeyInfo.
+    pub key_pkcs8: zeroize::Zeroizing<Vec<u8>>,
+    /// Every certificate in the file (DER), in file order.
+    pub certificates: Vec<Vec<u8>>,
+}
+
+/// Opens a password-protected PKCS#12 file as OpenSSL 3, pyHanko and Tamga write them: the MAC
+/// (HMAC-SHA-256) is checked first, so a wrong password or a changed file is told apart from
+/// a malformed one; shrouded key bags and encrypted certificate safes use PBES2 with AES.
+/// Legacy RC2/3DES files are refused by name (re-export them with `openssl pkcs12 -export`).
+pub fn read_pkcs12(der: &[u8], password: &str) -> Result<Pkcs12Contents, KeyError> {
+    let bad = |what: String| KeyError::Pkcs8(format!("PKCS#12: {what}"));
+    let pfx = ReadPfx::from_der(der).map_err(|e| bad(format!("not a PKCS#12 file: {e}")))?;
+    if pfx.version != 3 {
+        return Err(bad(format!("version {} (expected 3)", pfx.version)));
+    }
+    if pfx.auth_safe.content_type != ID_DATA {
+        return Err(bad("public-key integrity mode is not supported".into()));
+    }
+    let auth_safe = pfx
+        .auth_safe
+        .content
+        .ok_or_else(|| bad("no content".into()))?
+        .value
+        .decode_as::<OctetString>()
+        .map_err(|e| bad(e.to_string()))?
+        .into_bytes();
+    if let Some(mac) = &pfx.mac_data {
+        if mac.mac.algorithm.oid != SHA256 {
+            return Err(bad(format!(
+                "MAC algorithm {} is not supported (HMAC-SHA-256 is)",
+                mac.mac.algorithm.oid
+            )));
+        }
+        let iterations = mac.iterations.unwrap_or(1);
+        if iterations > 10_000_000 {
+            return Err(bad("MAC iteration count too large".into()));
+        }
+        let key = pkcs12_kdf(password, mac.salt.as_bytes(), 3, iterations, 32);
+        hmac::verify(
+            &hmac::Key::new(hmac::HMAC_SHA256, &key),
+            &auth_safe,
+            mac.mac.digest.as_bytes(),
+        )
+        .map_err(|_| KeyError::WrongPassphrase {
+            path: Default::default(),
+        })?;
+    }
+    let safes: Vec<AnyContentInfo> =
+        Vec::from_der(&auth_safe).map_err(|e| bad(format!("AuthenticatedSafe: {e}")))?;
+    let mut key = None;
+    let mut certificates = Vec::new();
+    for safe in safes {
+        let content = safe
+            .content
+            .ok_or_else(|| bad("empty SafeContents".into()))?
+            .value;
+        let plain: zeroize::Zeroizing<Vec<u8>> = match safe.content_type {
+            ID_DATA => zeroize::Zeroizing::new(
+                content
+                    .decode_as::<OctetString>()
+                    .map_err(|e| bad(e.to_string()))?
+                    .into_bytes(),
+            ),
+            ID_ENCRYPTED_DATA => {
+                // EncryptedData { version, EncryptedContentInfo { type, alg, [0] IMPLICIT data } }
+                let enc = content.to_der().map_err(der_err)?;
+                decrypt_encrypted_data(&enc, password).map_err(|e| match e {
+                    KeyError::WrongPassphrase { .. } => e,
+                    other => bad(other.to_string()),
+                })?
+            }
+            other => return Err(bad(format!("unsupported safe type {other}"))),
+        };
+        let bags: Vec<SafeBag> =
+            Vec::from_der(&plain).map_err(|e| bad(format!("SafeContents: {e}")))?;
+        for bag in bags {
+            match bag.bag_id {
+                CERT_BAG => {
+                    let cb: CertBag = bag
+                        .bag_value
+                        .value
+                        .decode_as()
+                        .map_err(|e| bad(format!("CertBag: {e}")))?;
+                    if cb.cert_id == X509_CERTIFICATE {
+                        certificates.push(cb.cert_value.value.into_bytes());
+                    }
+                }
+                SHROUDED_KEY_BAG if key.is_none() => {
+                    let enc = bag.bag_value.value.to_der().map_err(der_err)?;
+                    key = Some(crate::decrypt_pkcs8(&enc, password.as_bytes())?);
+                }
+                KEY_BAG if key.is_none() => {
+                    key = Some(zeroize::Zeroizing::new(
+                        bag.bag_value.value.to_der().map_err(der_err)?,
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Pkcs12Contents {
+        key_pkcs8: key.ok_or_else(|| bad("the file holds no private key".into()))?,
+        certificates,
+    })
+}
+
+fn decrypt_encrypted_data(
+    der: &[u8],
+    password: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
+    #[derive(Sequence)]
+    struct EncryptedContentInfo {
+        content_type: ObjectIdentifier,
+        alg: Any,
+        #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+        data: Option<OctetString>,
+    }
+    #[derive(Sequence)]
+    struct EncryptedData {
+        version: u8,
+        info: EncryptedContentInfo,
+    }
+    let ed = EncryptedData::from_der(der).map_err(der_err)?;
+    let _ = (ed.version, ed.info.content_type);
+    let alg_der = ed.info.alg.to_der().map_err(der_err)?;
+    let scheme = pkcs8::pkcs5::EncryptionScheme::from_der(&alg_der).map_err(|_| {
+        KeyError::Pkcs8(
+            "legacy PKCS#12 encryption (RC2/3DES) is not supported; re-export with AES".into(),
+        )
+    })?;
+    let data = ed
+        .info
+        .data
+        .ok_or_else(|| KeyError::Pkcs8("EncryptedData without content".into()))?;
+    crate::pkcs8_encryption::pbes2_decrypt(&scheme, data.as_bytes(), password.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,7 +77,19 @@ pub fn encrypt_pkcs8(
 pub fn decrypt_pkcs8(encrypted: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let info = EncryptedPrivateKeyInfo::from_der(encrypted)
         .map_err(|e| KeyError::Pkcs8(format!("not an EncryptedPrivateKeyInfo: {e}")))?;
-    let params = match &info.encryption_algorithm {
+    let data = pbes2_decrypt(&info.encryption_algorithm, info.encrypted_data, passphrase)?;
+    // CBC padding passes by chance about once in 256 wrong passphrases; the DER check catches it.
+    pkcs8::PrivateKeyInfo::from_der(&data).map_err(|_| wrong_passphrase())?;
+    Ok(data)
+}
+
+/// Decrypts PBES2 (PBKDF2 + AES-CBC) ciphertext: PKCS#8 keys and PKCS#12 EncryptedData.
+pub(crate) fn pbes2_decrypt(
+    scheme: &EncryptionScheme<'_>,
+    ciphertext: &[u8],
+    passphrase: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let params = match scheme {
         EncryptionScheme::Pbes2(p) => p,
         _ => {
             return Err(KeyError::Pkcs8(
@@ -132,14 +144,12 @@ pub fn decrypt_pkcs8(encrypted: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Ve
     let cipher = UnboundCipherKey::new(algorithm, &key)
         .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
         .map_err(|_| KeyError::Crypto("AES-CBC key"))?;
-    let mut data = Zeroizing::new(info.encrypted_data.to_vec());
+    let mut data = Zeroizing::new(ciphertext.to_vec());
     let plain_len = cipher
         .decrypt(&mut data, DecryptionContext::Iv128((*iv).into()))
         .map_err(|_| wrong_passphrase())?
         .len();
     data.truncate(plain_len);
-    // CBC padding passes by chance about once in 256 wrong passphrases; the DER check catches it.
-    pkcs8::PrivateKeyInfo::from_der(&data).map_err(|_| wrong_passphrase())?;
     Ok(data)
 }
 

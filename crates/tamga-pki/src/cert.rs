@@ -237,6 +237,35 @@ impl ParsedCert {
         self.key_usage.as_ref().is_none_or(|k| k.0.contains(usage))
     }
 
+    /// OCSP responder URLs from authorityInfoAccess (RFC 5280 §4.2.2.1).
+    pub fn ocsp_urls(&self) -> Vec<String> {
+        self.access_urls(const_oid::db::rfc5280::ID_AD_OCSP)
+    }
+
+    /// CA-issuers URLs from authorityInfoAccess.
+    pub fn ca_issuers_urls(&self) -> Vec<String> {
+        self.access_urls(const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
+    }
+
+    fn access_urls(&self, method: ObjectIdentifier) -> Vec<String> {
+        let Ok(Some(aia)) = ext::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>(
+            &self.cert,
+            "authorityInfoAccess",
+        ) else {
+            return vec![];
+        };
+        aia.0
+            .iter()
+            .filter(|d| d.access_method == method)
+            .filter_map(|d| match &d.access_location {
+                x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => {
+                    Some(u.to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The subject DN in RFC 4514 form, for messages.
     pub fn subject_string(&self) -> String {
         self.subject().to_string()

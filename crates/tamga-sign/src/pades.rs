@@ -373,7 +373,7 @@ pub fn sign_pdf(pdf: &[u8], o: &PdfSignOptions<'_>) -> Result<Vec<u8>, PadesErro
 }
 
 /// Validation data for B-LT.
-#[derive(Default)]
+#[derive(Default, Debug, Clone)]
 pub struct ValidationData {
     /// Certificates (DER).
     pub certs: Vec<Vec<u8>>,
