@@ -200,6 +200,7 @@ fn b_t_adds_a_signature_timestamp_openssl_still_verifies() {
     .unwrap();
     let tsa = tamga_tsa::Tsa {
         cert: &tsa_cert,
+        chain: &[],
         signer: &tsa_key,
         policy: "1.3.6.1.4.1.99999.3.1".parse().unwrap(),
         accuracy_secs: 1,

@@ -65,13 +65,7 @@ fn only(r: &Report) -> &tamga_sign::report::SignatureReport {
 async fn every_level_validates_and_names_its_format() {
     let pki = Pki::new("lv").await;
     let c = pki
-        .citizen(
-            "lv-ca",
-            "Болд",
-            "Дорж",
-            "УБ00150110",
-            KeyAlgorithm::EcP256,
-        )
+        .citizen("lv-ca", "Болд", "Дорж", "УБ00150110", KeyAlgorithm::EcP256)
         .await;
     let pdf = sample_pdf("Contract 42", 2000);
     let tsa = pki.tsa_fn();

@@ -211,6 +211,7 @@ const OCSP_CACHE_SECS: i64 = 600;
 struct TsaRuntime {
     name: String,
     cert: ParsedCert,
+    chain: Vec<ParsedCert>,
     signer: Arc<dyn Signer>,
     policy: ObjectIdentifier,
 }
@@ -808,9 +809,29 @@ impl TrustServices {
         let policy = policy
             .parse()
             .map_err(|_| TrustError::Corrupt(format!("TSA policy {policy}")))?;
+        // The issuing CA up to (not including) the root.
+        let mut chain = Vec::new();
+        let mut next = Some(ca.to_string());
+        while let Some(name) = next.take() {
+            let Some(rt) = self
+                .cas
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&name)
+                .cloned()
+            else {
+                break;
+            };
+            if rt.cert.is_self_issued() {
+                break;
+            }
+            chain.push(rt.cert.clone());
+            next = rt.record.parent.clone();
+        }
         *self.tsa.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(TsaRuntime {
             name: name.into(),
             cert,
+            chain,
             signer,
             policy,
         }));
@@ -885,6 +906,7 @@ impl TrustServices {
         };
         tamga_tsa::Tsa {
             cert: &tsa.cert,
+            chain: &tsa.chain,
             signer: tsa.signer.as_ref(),
             policy: tsa.policy,
             accuracy_secs: 1,

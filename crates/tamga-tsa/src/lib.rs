@@ -82,6 +82,9 @@ pub struct Tsa<'a> {
     pub cert: &'a ParsedCert,
     /// The TSA's key.
     pub signer: &'a dyn Signer,
+    /// The issuing CAs (nearest first), sent with the TSA's certificate when certReq is set so
+    /// that a relying party can build the path without fetching.
+    pub chain: &'a [ParsedCert],
     /// The TSA policy OID put in every token.
     pub policy: ObjectIdentifier,
     /// Accuracy in seconds claimed for genTime.
@@ -187,7 +190,10 @@ impl Tsa<'_> {
             signer_cert: self.cert,
             signer: self.signer,
             certificates: if req.cert_req {
-                vec![self.cert.cert.clone()]
+                std::iter::once(self.cert)
+                    .chain(self.chain.iter())
+                    .map(|c| c.cert.clone())
+                    .collect()
             } else {
                 vec![]
             },

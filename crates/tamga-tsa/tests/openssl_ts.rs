@@ -99,6 +99,7 @@ fn openssl_verifies_tokens_for_its_own_requests() {
         let w = world(alg);
         let tsa = Tsa {
             cert: &w.tsa_cert,
+            chain: &[],
             signer: w.tsa_key.as_ref(),
             policy: POLICY,
             accuracy_secs: 1,
@@ -162,6 +163,7 @@ fn serials_are_unique_and_nonces_echoed() {
     let w = world(KeyAlgorithm::EcP256);
     let tsa = Tsa {
         cert: &w.tsa_cert,
+        chain: &[],
         signer: w.tsa_key.as_ref(),
         policy: POLICY,
         accuracy_secs: 1,
@@ -213,6 +215,7 @@ fn bad_requests_are_rejected_with_failure_info() {
     let w = world(KeyAlgorithm::EcP256);
     let tsa = Tsa {
         cert: &w.tsa_cert,
+        chain: &[],
         signer: w.tsa_key.as_ref(),
         policy: POLICY,
         accuracy_secs: 1,
@@ -264,6 +267,7 @@ fn tamga_verifies_its_own_and_openssl_tokens() {
     let w = world(KeyAlgorithm::EcP256);
     let tsa = Tsa {
         cert: &w.tsa_cert,
+        chain: &[],
         signer: w.tsa_key.as_ref(),
         policy: POLICY,
         accuracy_secs: 1,

@@ -14,6 +14,8 @@ use tamga_testkit::TestDatabase;
 use tamga_trust::{CaSpec, IssueSpec, TrustServices};
 
 pub struct Pki {
+    /// `http://127.0.0.1:<port>`: the trust services over HTTP (OCSP, CRLs, TSA at `/tsa`).
+    pub base: String,
     pub trust: Arc<TrustServices>,
     pub root: ParsedCert,
     pub ca: ParsedCert,
@@ -41,8 +43,10 @@ impl Pki {
                 .with_pbkdf2_iterations(1000),
         );
         let node_key = keys.open_or_generate("node", KeyAlgorithm::EcP256).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let trust = Arc::new(
-            TrustServices::open(store, Arc::clone(&keys), node_key, "http://pki.invalid")
+            TrustServices::open(store, Arc::clone(&keys), node_key, &base)
                 .await
                 .unwrap(),
         );
@@ -80,8 +84,16 @@ impl Pki {
             )
             .await
             .unwrap();
+        let (routes, api) = tamga_trust::http::routes(Arc::clone(&trust), None);
+        let node = tamga_http::NodeBuilder::new("test", "0")
+            .merge(routes, api)
+            .build()
+            .serve(listener)
+            .unwrap();
+        tokio::spawn(node.wait());
         let cert = |name: &str| ParsedCert::from_der(&trust.ca_certificate(name).unwrap()).unwrap();
         Pki {
+            base,
             root: cert(&format!("{tag}-root")),
             ca: cert(&format!("{tag}-ca")),
             tsa: ParsedCert::from_der(&trust.tsa_certificate().unwrap()).unwrap(),
