@@ -7,11 +7,13 @@
 //! a signature time-stamp (RFC 3161 token over the signature value, as an unsigned attribute).
 //! B-LT/B-LTA, PAdES, ASiC and EN 319 102-1 validation build on this (issue 4).
 
+pub mod asic;
 pub mod cms_read;
 pub mod ltv;
 pub mod pades;
 pub mod report;
 pub mod validate;
+pub mod zip;
 
 use tamga_keys::Signer;
 use tamga_pki::ParsedCert;

@@ -72,6 +72,9 @@ pub enum ValidateError {
     /// A detached signature needs its file.
     #[error("the signature is detached: give the signed file too")]
     DetachedContentMissing,
+    /// The container (ASiC, evidence bundle) cannot be read.
+    #[error("container: {0}")]
+    Container(String),
 }
 
 pub(crate) const ID_CONTENT_TYPE: ObjectIdentifier = tamga_pki::cms::ID_CONTENT_TYPE;
@@ -751,6 +754,24 @@ pub(crate) fn finish_report(
                 .filter_map(|s| s.signer.as_ref().map(|c| c.sha256.clone())),
         )
         .collect();
+    finish_report_parts(
+        name,
+        bytes,
+        kind,
+        policy,
+        material.objects(&used),
+        signatures,
+    )
+}
+
+pub(crate) fn finish_report_parts(
+    name: &str,
+    bytes: &[u8],
+    kind: &str,
+    policy: &Policy,
+    validation_objects: Vec<ValidationObject>,
+    signatures: Vec<SignatureReport>,
+) -> Report {
     let indication = Report::overall(&signatures);
     let passed = signatures
         .iter()
@@ -780,7 +801,7 @@ pub(crate) fn finish_report(
             kind: kind.into(),
         },
         signatures,
-        validation_objects: material.objects(&used),
+        validation_objects,
         indication,
         summary,
     }
