@@ -72,3 +72,25 @@ pub fn token_signer(token: &[u8]) -> Option<ParsedCert> {
         .collect();
     crate::validate::find_signer(&si.sid, &pool)
 }
+
+/// The certificates carried by the signature time-stamp tokens of a CMS signature (B-LT data
+/// must cover the time-stamp authority's chain too).
+pub fn timestamp_certificates(cms_der: &[u8]) -> Vec<ParsedCert> {
+    let Ok(sd) = crate::cms_read::parse_signed_data(crate::validate::trim_der(cms_der)) else {
+        return vec![];
+    };
+    let mut out: Vec<ParsedCert> = Vec::new();
+    for si in &sd.signers {
+        for tok in si.unsigned(crate::ID_AA_SIGNATURE_TIME_STAMP_TOKEN) {
+            let Ok(ts) = crate::cms_read::parse_signed_data(tok) else { continue };
+            for c in ts.certificates {
+                if let Ok(p) = ParsedCert::from_der(&c)
+                    && !out.iter().any(|o| o.der == p.der)
+                {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}

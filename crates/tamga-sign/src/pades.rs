@@ -900,3 +900,14 @@ pub fn parse_pdf_date(s: &str) -> Option<i64> {
         .ok()
         .map(|t| t - offset)
 }
+
+/// The `/Contents` (CMS) of the last signature in a PDF, for extending it.
+pub fn last_signature_contents(pdf: &[u8]) -> Option<Vec<u8>> {
+    let doc = Document::parse(pdf.to_vec()).ok()?;
+    let fields = tamga_pdf::signatures(&doc).ok()?;
+    fields
+        .iter()
+        .rev()
+        .find(|f| f.kind == SigKind::Signature)
+        .map(|f| trim_der(&f.contents).to_vec())
+}

@@ -1,5 +1,5 @@
-//! Command line: `serve`, `demo`, `keys`, `config check`. Later issues add `pki`, `sign`,
-//! `verify`, `ledger` and `exchange` beside these.
+//! Command line: `serve`, `demo`, `keys`, `pki verify`, `sign`, `verify`, `config check`.
+//! Later issues add `ledger` and `exchange` beside these.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// Sign files: PAdES (PDF), CAdES (.p7s/.p7m) or ASiC, at B-B, B-T, B-LT or B-LTA.
+    Sign(crate::sign_cli::SignArgs),
+    /// Validate signatures (EN 319 102-1); exit 0 TOTAL-PASSED, 1 TOTAL-FAILED,
+    /// 2 INDETERMINATE, 3 when nothing could be validated.
+    Verify(crate::verify_cli::VerifyArgs),
     /// Check a configuration without starting anything.
     Config {
         #[command(subcommand)]
@@ -116,6 +121,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pki {
             command: PkiCommand::Verify(args),
         } => crate::pki_cli::verify(args),
+        Command::Sign(args) => {
+            crate::sign_cli::sign(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
         Command::Keys { config, command } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             let keys = startup::open_key_store(&config)?;

@@ -11,7 +11,9 @@ mod demo_country;
 mod pki_cli;
 mod roles;
 mod secrets;
+mod sign_cli;
 mod startup;
+mod verify_cli;
 
 use std::process::ExitCode;
 
