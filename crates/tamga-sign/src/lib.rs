@@ -9,6 +9,7 @@
 
 pub mod asic;
 pub mod cms_read;
+pub mod http;
 pub mod ltv;
 pub mod pades;
 pub mod report;
@@ -88,8 +89,7 @@ pub fn cades_add_signature_timestamp(
 ) -> Result<Vec<u8>, ExtendError> {
     use der::{Any, Decode, Encode};
     let m = |e: der::Error| ExtendError::Malformed(e.to_string());
-    let info = cms::content_info::ContentInfo::from_der(p7s).map_err(m)?;
-    let mut sd: cms::signed_data::SignedData = info.content.decode_as().map_err(m)?;
+    let (info, mut sd) = decode_signed_data(p7s)?;
     let mut signers: Vec<cms::signed_data::SignerInfo> =
         sd.signer_infos.0.iter().cloned().collect();
     let [si] = &mut signers[..] else {
@@ -129,9 +129,24 @@ pub fn cades_add_signature_timestamp(
     .map_err(m)
 }
 
+/// SignedData as the `cms` crate models it, except the revocation set, kept as raw elements:
+/// the crate types OtherRevocationInfoFormat's format as an AlgorithmIdentifier instead of an
+/// OBJECT IDENTIFIER, so RFC 5940 OCSP entries would not survive a decode.
+#[derive(der::Sequence)]
+struct RawSignedData {
+    version: cms::content_info::CmsVersion,
+    digest_algorithms: cms::signed_data::DigestAlgorithmIdentifiers,
+    encap_content_info: cms::signed_data::EncapsulatedContentInfo,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    certificates: Option<cms::signed_data::CertificateSet>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    crls: Option<der::asn1::SetOfVec<der::Any>>,
+    signer_infos: cms::signed_data::SignerInfos,
+}
+
 fn decode_signed_data(
     p7s: &[u8],
-) -> Result<(cms::content_info::ContentInfo, cms::signed_data::SignedData), ExtendError> {
+) -> Result<(cms::content_info::ContentInfo, RawSignedData), ExtendError> {
     use der::Decode;
     let m = |e: der::Error| {
         ExtendError::Malformed(format!(
@@ -139,13 +154,13 @@ fn decode_signed_data(
         ))
     };
     let info = cms::content_info::ContentInfo::from_der(p7s).map_err(m)?;
-    let sd: cms::signed_data::SignedData = info.content.decode_as().map_err(m)?;
+    let sd: RawSignedData = info.content.decode_as().map_err(m)?;
     Ok((info, sd))
 }
 
 fn encode_signed_data(
     info: cms::content_info::ContentInfo,
-    sd: &cms::signed_data::SignedData,
+    sd: &RawSignedData,
 ) -> Result<Vec<u8>, ExtendError> {
     use der::{Any, Encode};
     let m = |e: der::Error| ExtendError::Malformed(e.to_string());
@@ -157,10 +172,7 @@ fn encode_signed_data(
     .map_err(m)
 }
 
-fn add_certificates(
-    sd: &mut cms::signed_data::SignedData,
-    certs: &[Vec<u8>],
-) -> Result<(), ExtendError> {
+fn add_certificates(sd: &mut RawSignedData, certs: &[Vec<u8>]) -> Result<(), ExtendError> {
     use der::Decode;
     let m = |e: der::Error| ExtendError::Malformed(e.to_string());
     let mut set = sd.certificates.take().map(|c| c.0).unwrap_or_default();
@@ -185,28 +197,13 @@ pub fn cades_add_validation_data(
     p7s: &[u8],
     data: &pades::ValidationData,
 ) -> Result<Vec<u8>, ExtendError> {
-    use der::asn1::SetOfVec;
-    use der::{Any, Decode, Encode};
-    // The `cms` crate models OtherRevocationInfoFormat with an AlgorithmIdentifier instead of
-    // an OBJECT IDENTIFIER, so the revocation set is kept as raw elements here.
-    #[derive(der::Sequence)]
-    struct RawSignedData {
-        version: cms::content_info::CmsVersion,
-        digest_algorithms: cms::signed_data::DigestAlgorithmIdentifiers,
-        encap_content_info: cms::signed_data::EncapsulatedContentInfo,
-        #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-        certificates: Option<cms::signed_data::CertificateSet>,
-        #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-        crls: Option<SetOfVec<Any>>,
-        signer_infos: cms::signed_data::SignerInfos,
-    }
+    use der::{Any, Encode};
     let m = |e: der::Error| ExtendError::Malformed(e.to_string());
-    let (info, mut sd) = decode_signed_data(p7s)?;
-    add_certificates(&mut sd, &data.certs)?;
-    let mut raw = RawSignedData::from_der(&sd.to_der().map_err(m)?).map_err(m)?;
+    let (info, mut raw) = decode_signed_data(p7s)?;
+    add_certificates(&mut raw, &data.certs)?;
     let mut crls = raw.crls.take().unwrap_or_default();
     for der in &data.crls {
-        let any = Any::from_der(der).map_err(m)?;
+        let any = <Any as der::Decode>::from_der(der).map_err(m)?;
         if !crls.iter().any(|x| *x == any) {
             crls.insert(any).map_err(m)?;
         }
@@ -223,18 +220,13 @@ pub fn cades_add_validation_data(
                 .map_err(m)?,
         );
         el.extend(body);
-        let any = Any::from_der(&el).map_err(m)?;
+        let any = <Any as der::Decode>::from_der(&el).map_err(m)?;
         if !crls.iter().any(|x| *x == any) {
             crls.insert(any).map_err(m)?;
         }
     }
     raw.crls = Some(crls);
-    cms::content_info::ContentInfo {
-        content_type: info.content_type,
-        content: Any::encode_from(&raw).map_err(m)?,
-    }
-    .to_der()
-    .map_err(m)
+    encode_signed_data(info, &raw)
 }
 
 /// Adds a countersignature (RFC 5652 §11.4; EN 319 122-1 §5.2.7) by `signer` over the

@@ -82,7 +82,9 @@ pub fn timestamp_certificates(cms_der: &[u8]) -> Vec<ParsedCert> {
     let mut out: Vec<ParsedCert> = Vec::new();
     for si in &sd.signers {
         for tok in si.unsigned(crate::ID_AA_SIGNATURE_TIME_STAMP_TOKEN) {
-            let Ok(ts) = crate::cms_read::parse_signed_data(tok) else { continue };
+            let Ok(ts) = crate::cms_read::parse_signed_data(tok) else {
+                continue;
+            };
             for c in ts.certificates {
                 if let Ok(p) = ParsedCert::from_der(&c)
                     && !out.iter().any(|o| o.der == p.der)

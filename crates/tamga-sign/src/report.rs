@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// EN 319 102-1 §5.1.3 main indication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
 pub enum Indication {
     /// The signature is valid under the policy.
     TotalPassed,

@@ -212,13 +212,15 @@ impl Material {
         }
     }
 
-    pub(crate) fn objects(&self, used_certs: &[String]) -> Vec<ValidationObject> {
+    pub(crate) fn objects(&self) -> Vec<ValidationObject> {
         use base64::Engine;
         let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
         let mut out = Vec::new();
         for c in &self.certs {
+            // Every certificate the signatures carried or the policy supplied is evidence; the
+            // paths used are named per signature.
             let id = sha256_hex(&c.der);
-            if used_certs.is_empty() || used_certs.contains(&id) {
+            {
                 out.push(ValidationObject {
                     id,
                     kind: "certificate".into(),
@@ -745,23 +747,7 @@ pub(crate) fn finish_report(
     material: &Material,
     signatures: Vec<SignatureReport>,
 ) -> Report {
-    let used: Vec<String> = signatures
-        .iter()
-        .flat_map(|s| s.certificate_path.iter().cloned())
-        .chain(
-            signatures
-                .iter()
-                .filter_map(|s| s.signer.as_ref().map(|c| c.sha256.clone())),
-        )
-        .collect();
-    finish_report_parts(
-        name,
-        bytes,
-        kind,
-        policy,
-        material.objects(&used),
-        signatures,
-    )
+    finish_report_parts(name, bytes, kind, policy, material.objects(), signatures)
 }
 
 pub(crate) fn finish_report_parts(

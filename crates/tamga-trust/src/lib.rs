@@ -347,6 +347,15 @@ impl TrustServices {
             .collect()
     }
 
+    /// The root CAs' certificates (DER): the trust anchors of everything this node issued.
+    pub fn root_certificates(&self) -> Vec<Vec<u8>> {
+        self.ca_summaries()
+            .into_iter()
+            .filter(|(_, _, parent)| parent.is_none())
+            .filter_map(|(name, _, _)| self.ca_certificate(&name).ok())
+            .collect()
+    }
+
     /// A CA's certificate (DER).
     pub fn ca_certificate(&self, name: &str) -> Result<Vec<u8>, TrustError> {
         Ok(self.ca(name)?.cert.der.clone())

@@ -55,8 +55,8 @@ impl Role {
     pub const ALL: &'static [Role] = &[Role::Node, Role::Trust];
 }
 
-/// The trust-services role.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+/// The trust-services role (with signature validation at `POST /api/v1/validate`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustConfig {
     /// Where this node is reachable from outside (put in certificates as CRL, OCSP and
@@ -65,6 +65,18 @@ pub struct TrustConfig {
     /// File holding the admin API's bearer token (mode 0600), else `TAMGA_ADMIN_TOKEN`; with
     /// neither, the admin API is disabled.
     pub admin_token_file: Option<PathBuf>,
+    /// Largest upload `POST /api/v1/validate` accepts, bytes.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            base_url: None,
+            admin_token_file: None,
+            max_upload_bytes: 50 * 1024 * 1024,
+        }
+    }
 }
 
 /// The HTTP side.

@@ -54,11 +54,17 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
         config,
         Some(Box::new(move |started: Started| {
             Box::pin(async move {
-                let country = match &started.trust {
-                    Some(trust) => crate::demo_country::seed(trust, &data_owned).await?,
-                    None => serde_json::Value::Null,
+                let (country, documents) = match &started.trust {
+                    Some(trust) => {
+                        let country = crate::demo_country::seed(trust, &data_owned).await?;
+                        let contract =
+                            crate::demo_contract::ensure(trust, &data_owned, &country).await?;
+                        (country, json!([contract]))
+                    }
+                    None => (serde_json::Value::Null, json!([])),
                 };
-                let manifest = manifest(&started, country);
+                let mut manifest = manifest(&started, country);
+                manifest["signed_documents"] = documents;
                 write_atomically(
                     &manifest_path,
                     serde_json::to_string_pretty(&manifest)?.as_bytes(),

@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod demo;
+mod demo_contract;
 mod demo_country;
 mod pki_cli;
 mod roles;

@@ -123,7 +123,9 @@ fn certs_from(p: &Path) -> anyhow::Result<Vec<ParsedCert>> {
 }
 
 /// The key, its certificate and the chain to embed.
-pub fn load_signer(args: &SignArgs) -> anyhow::Result<(Arc<dyn Signer>, ParsedCert, Vec<ParsedCert>)> {
+pub fn load_signer(
+    args: &SignArgs,
+) -> anyhow::Result<(Arc<dyn Signer>, ParsedCert, Vec<ParsedCert>)> {
     let mut extra: Vec<ParsedCert> = Vec::new();
     for c in &args.chain {
         extra.extend(certs_from(c)?);
@@ -149,10 +151,19 @@ pub fn load_signer(args: &SignArgs) -> anyhow::Result<(Arc<dyn Signer>, ParsedCe
         } else if text.contains("BEGIN PRIVATE KEY") {
             Zeroizing::new(pem_block(&text, "PRIVATE KEY")?)
         } else {
-            bail!("{}: expected a PKCS#8 PEM key (BEGIN [ENCRYPTED] PRIVATE KEY)", key.display());
+            bail!(
+                "{}: expected a PKCS#8 PEM key (BEGIN [ENCRYPTED] PRIVATE KEY)",
+                key.display()
+            );
         };
-        let cert = args.cert.as_deref().ok_or_else(|| anyhow!("--key needs --cert"))?;
-        (Arc::new(SoftwareSigner::from_pkcs8("key", &der)?), certs_from(cert)?)
+        let cert = args
+            .cert
+            .as_deref()
+            .ok_or_else(|| anyhow!("--key needs --cert"))?;
+        (
+            Arc::new(SoftwareSigner::from_pkcs8("key", &der)?),
+            certs_from(cert)?,
+        )
     } else if let Some(module) = &args.pkcs11_module {
         let pin = pin("Картын PIN / token PIN: ")?;
         let store = Pkcs11KeyStore::open(&Pkcs11Config {
@@ -162,10 +173,15 @@ pub fn load_signer(args: &SignArgs) -> anyhow::Result<(Arc<dyn Signer>, ParsedCe
         })?;
         let label = args.key_label.as_deref().unwrap_or_default();
         let signer = tamga_keys::KeyStore::open(&store, label)?;
-        let cert = args.cert.as_deref().ok_or_else(|| anyhow!("--pkcs11-module needs --cert"))?;
+        let cert = args
+            .cert
+            .as_deref()
+            .ok_or_else(|| anyhow!("--pkcs11-module needs --cert"))?;
         (signer, certs_from(cert)?)
     } else {
-        bail!("no key: give --p12, --key with --cert, or --pkcs11-module with --token, --key-label and --cert");
+        bail!(
+            "no key: give --p12, --key with --cert, or --pkcs11-module with --token, --key-label and --cert"
+        );
     };
     let pos = certs
         .iter()
@@ -179,8 +195,10 @@ pub fn load_signer(args: &SignArgs) -> anyhow::Result<(Arc<dyn Signer>, ParsedCe
 
 fn pem_block(text: &str, label: &str) -> anyhow::Result<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
-    let start = text.find(&begin).ok_or_else(|| anyhow!("no {label} block"))?;
-    let (_, der) = der::pem::decode_vec(text[start..].as_bytes())
+    let start = text
+        .find(&begin)
+        .ok_or_else(|| anyhow!("no {label} block"))?;
+    let (_, der) = der::pem::decode_vec(&text.as_bytes()[start..])
         .map_err(|e| anyhow!("bad PEM {label}: {e}"))?;
     Ok(der)
 }
@@ -219,8 +237,14 @@ pub fn fetch_ocsp(url: &str, req: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn default_out(input: &Path, format: Format) -> PathBuf {
-    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = input.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = input
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = input.parent().unwrap_or(Path::new("."));
     match format {
         Format::Pades => dir.join(format!("{stem}.signed.pdf")),
@@ -241,14 +265,24 @@ fn lt_certs(cert: &ParsedCert, chain: &[ParsedCert], tokens_from: &[u8]) -> Vec<
 
 /// Runs `tamga sign`; prints the output path.
 pub fn sign(args: SignArgs) -> anyhow::Result<()> {
-    let first = args.files.first().ok_or_else(|| anyhow!("no file to sign"))?;
-    let is_pdf = first.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
-    let format = args.format.unwrap_or(if is_pdf { Format::Pades } else { Format::Cades });
+    let first = args
+        .files
+        .first()
+        .ok_or_else(|| anyhow!("no file to sign"))?;
+    let is_pdf = first
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    let format = args
+        .format
+        .unwrap_or(if is_pdf { Format::Pades } else { Format::Cades });
     if args.files.len() > 1 && format != Format::AsicE {
         bail!("several files can only be signed together with --format asic-e");
     }
     if args.level >= Level::T && args.tsa.is_none() {
-        bail!("level {:?} needs a time-stamp authority: --tsa URL", args.level);
+        bail!(
+            "level {:?} needs a time-stamp authority: --tsa URL",
+            args.level
+        );
     }
     let (signer, cert, chain) = load_signer(&args)?;
     let tsa_url = args.tsa.clone();
@@ -256,10 +290,16 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
         let url = tsa_url.as_deref().ok_or("no TSA")?;
         http_post(url, "application/timestamp-query", req)
     };
-    let ts: Option<tamga_sign::pades::TimestampFn<'_>> =
-        if args.level >= Level::T { Some(&ts_fn) } else { None };
+    let ts: Option<tamga_sign::pades::TimestampFn<'_>> = if args.level >= Level::T {
+        Some(&ts_fn)
+    } else {
+        None
+    };
     let now = tamga_pki::builder::now();
-    let out = args.out.clone().unwrap_or_else(|| default_out(first, format));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(first, format));
     let collect = |extra_from: &[u8]| -> anyhow::Result<ValidationData> {
         tamga_sign::ltv::collect(&lt_certs(&cert, &chain, extra_from), &fetch_ocsp, now)
             .map_err(|e| anyhow!("collecting validation data for B-LT: {e}"))
@@ -292,7 +332,9 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
         }
         Format::Cades | Format::CadesEnveloping => {
             if args.level == Level::Lta {
-                bail!("CAdES B-LTA (archive-time-stamp-v3) is not implemented; use PAdES, or ASiC-E at B-LT");
+                bail!(
+                    "CAdES B-LTA (archive-time-stamp-v3) is not implemented; use PAdES, or ASiC-E at B-LT"
+                );
             }
             let packaging = if format == Format::Cades {
                 tamga_sign::Packaging::Detached
@@ -301,11 +343,32 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             };
             let mut p7s = if let Some(n) = args.countersign {
                 let existing = read(first)?;
-                tamga_sign::cades_countersign(&existing, n.saturating_sub(1), signer.as_ref(), &cert, &chain, now)?
+                tamga_sign::cades_countersign(
+                    &existing,
+                    n.saturating_sub(1),
+                    signer.as_ref(),
+                    &cert,
+                    &chain,
+                    now,
+                )?
             } else if let Some(existing) = &args.add_to {
-                tamga_sign::cades_add_parallel_signature(&read(existing)?, &read(first)?, signer.as_ref(), &cert, &chain, now)?
+                tamga_sign::cades_add_parallel_signature(
+                    &read(existing)?,
+                    &read(first)?,
+                    signer.as_ref(),
+                    &cert,
+                    &chain,
+                    now,
+                )?
             } else {
-                tamga_sign::cades_sign(&read(first)?, packaging, signer.as_ref(), &cert, &chain, now)?
+                tamga_sign::cades_sign(
+                    &read(first)?,
+                    packaging,
+                    signer.as_ref(),
+                    &cert,
+                    &chain,
+                    now,
+                )?
             };
             if args.countersign.is_none() && args.level >= Level::T {
                 let mut failure = None;
@@ -329,7 +392,11 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             }
             // B-LT data is collected for the signer's chain; the TSA's chain comes with it
             // when the TSA sends its chain in the token (Tamga's does).
-            let lt_data = if args.level >= Level::Lt { Some(collect(&[])?) } else { None };
+            let lt_data = if args.level >= Level::Lt {
+                Some(collect(&[])?)
+            } else {
+                None
+            };
             let o = tamga_sign::asic::AsicSignOptions {
                 signer: signer.as_ref(),
                 cert: &cert,
@@ -339,15 +406,24 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
                 validation_data: lt_data.as_ref(),
             };
             if format == Format::AsicS {
-                let name = first.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = first
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 tamga_sign::asic::sign_asic_s(&name, &read(first)?, &o)?
             } else if args.add_to_container {
                 tamga_sign::asic::add_asic_e_signature(&read(first)?, &o)?
             } else {
                 let mut entries = Vec::new();
                 for f in &args.files {
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    entries.push(tamga_sign::zip::Entry { name, data: read(f)? });
+                    let name = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    entries.push(tamga_sign::zip::Entry {
+                        name,
+                        data: read(f)?,
+                    });
                 }
                 tamga_sign::asic::sign_asic_e(&entries, &o)?
             }

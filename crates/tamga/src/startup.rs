@@ -259,6 +259,18 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 let (routes, api) =
                     tamga_trust::http::routes(Arc::clone(&services), token.map(|t| t.to_string()));
                 builder = builder.merge(routes, api);
+                // Signature validation against the roots this node's trust services operate.
+                let roots = Arc::clone(&services);
+                let anchors: tamga_sign::http::AnchorSource = Arc::new(move || {
+                    roots
+                        .root_certificates()
+                        .iter()
+                        .filter_map(|d| tamga_pki::ParsedCert::from_der(d).ok())
+                        .collect()
+                });
+                let (routes, api) =
+                    tamga_sign::http::routes(anchors, config.trust.max_upload_bytes);
+                builder = builder.merge(routes, api);
                 trust = Some(services);
             }
         }

@@ -4,6 +4,7 @@
 //! 2 INDETERMINATE, 3 nothing could be validated (unreadable input, bad arguments).
 
 use std::path::{Path, PathBuf};
+
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
@@ -87,20 +88,14 @@ fn read(p: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
 }
 
-/// Validates `bytes` (kind detected from its first bytes).
+/// Validates `bytes` (PDF, ASiC or CMS, told apart by their first bytes).
 pub fn validate_bytes(
     name: &str,
     bytes: &[u8],
     content: Option<&[u8]>,
     policy: &Policy,
 ) -> Result<Report, ValidateError> {
-    if bytes.starts_with(b"%PDF-") || bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
-        tamga_sign::pades::validate_pdf(name, bytes, policy)
-    } else if bytes.starts_with(b"PK\x03\x04") {
-        tamga_sign::asic::validate_asic(name, bytes, policy)
-    } else {
-        tamga_sign::validate::validate_cms(name, bytes, content, policy)
-    }
+    tamga_sign::http::validate_any(name, bytes, content, policy)
 }
 
 /// Signatures whose signer status is unknown: fetch OCSP for their certificates (AIA) and
@@ -111,7 +106,11 @@ fn fetch_missing_ocsp(report: &Report) -> Vec<Vec<u8>> {
         .validation_objects
         .iter()
         .filter(|o| o.kind == "certificate")
-        .filter_map(|o| base64::engine::general_purpose::STANDARD.decode(&o.der_base64).ok())
+        .filter_map(|o| {
+            base64::engine::general_purpose::STANDARD
+                .decode(&o.der_base64)
+                .ok()
+        })
         .filter_map(|d| ParsedCert::from_der(&d).ok())
         .collect();
     let mut out = Vec::new();
@@ -124,10 +123,9 @@ fn fetch_missing_ocsp(report: &Report) -> Vec<Vec<u8>> {
         let Some(cert) = certs.iter().find(|c| tamga_sign_sha(&c.der) == info.sha256) else {
             continue;
         };
-        let Some(issuer) = certs
-            .iter()
-            .find(|i| tamga_pki::name::names_match(i.subject(), cert.issuer()) && i.der != cert.der)
-        else {
+        let Some(issuer) = certs.iter().find(|i| {
+            tamga_pki::name::names_match(i.subject(), cert.issuer()) && i.der != cert.der
+        }) else {
             continue;
         };
         for url in cert.ocsp_urls() {
@@ -215,7 +213,11 @@ fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         anchors,
         extra_certs,
         extra_crls: args.crl.iter().map(|p| read(p)).collect::<Result<_, _>>()?,
-        extra_ocsp: args.ocsp.iter().map(|p| read(p)).collect::<Result<_, _>>()?,
+        extra_ocsp: args
+            .ocsp
+            .iter()
+            .map(|p| read(p))
+            .collect::<Result<_, _>>()?,
         time,
         algorithms: if args.legacy_algorithms {
             tamga_pki::AlgorithmPolicy::Legacy
@@ -291,13 +293,19 @@ fn write_bundle(
     for d in &policy.extra_ocsp {
         let n = format!("evidence/ocsp/{}.der", tamga_sign_sha(d));
         if !entries.iter().any(|e| e.name == n) {
-            entries.push(Entry { name: n, data: d.clone() });
+            entries.push(Entry {
+                name: n,
+                data: d.clone(),
+            });
         }
     }
     for d in &policy.extra_crls {
         let n = format!("evidence/crls/{}.der", tamga_sign_sha(d));
         if !entries.iter().any(|e| e.name == n) {
-            entries.push(Entry { name: n, data: d.clone() });
+            entries.push(Entry {
+                name: n,
+                data: d.clone(),
+            });
         }
     }
     entries.push(Entry {
@@ -354,7 +362,10 @@ fn offline(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             .collect()
     };
     let certs = |prefix: &str| -> Vec<ParsedCert> {
-        under(prefix).iter().filter_map(|d| ParsedCert::from_der(d).ok()).collect()
+        under(prefix)
+            .iter()
+            .filter_map(|d| ParsedCert::from_der(d).ok())
+            .collect()
     };
     let time = tamga_pki::time::parse_rfc3339(manifest["validation_time"].as_str().unwrap_or(""))
         .map_err(|e| anyhow!(e))?;
@@ -391,6 +402,5 @@ fn offline(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             report.indication.label()
         );
     }
-    let _ = PathBuf::new();
     Ok(exit_code(report.indication))
 }

@@ -10,7 +10,7 @@ given).
 import json
 import sys
 
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers, timestamps
@@ -27,16 +27,16 @@ def validate(pdf, root_pem, mode):
     """plain: soft-fail revocation, nothing fetched. lt: revocation required, taken only from
     the document's DSS (hard-fail, nothing fetched). lta: as lt, and every document time-stamp
     validated too."""
-    root = load_cert_from_pemder(root_pem)
+    roots = list(load_certs_from_pemder([root_pem]))
     out = []
     with open(pdf, "rb") as f:
         r = PdfFileReader(f)
         if mode == "plain":
-            vc = ValidationContext(trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail")
+            vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
         else:
             dss = DocumentSecurityStore.read_dss(handler=r)
             vc = dss.as_validation_context(
-                {"trust_roots": [root], "allow_fetching": False, "revocation_mode": "hard-fail"}
+                {"trust_roots": roots, "allow_fetching": False, "revocation_mode": "hard-fail"}
             )
         for sig in r.embedded_regular_signatures:
             st = validate_pdf_signature(sig, vc)
@@ -77,10 +77,10 @@ def sign(inp, outp, p12, password, root_pem, tsa_url):
     signer = signers.SimpleSigner.load_pkcs12(p12, passphrase=password.encode())
     if signer is None:
         sys.exit("pyHanko could not open the PKCS#12 file")
-    root = load_cert_from_pemder(root_pem)
+    roots = list(load_certs_from_pemder([root_pem]))
     kwargs = {}
     if tsa_url != "-":
-        vc = ValidationContext(trust_roots=[root], allow_fetching=True)
+        vc = ValidationContext(trust_roots=roots, allow_fetching=True)
         meta = signers.PdfSignatureMetadata(
             field_name="PyHankoSignature",
             subfilter=SigSeedSubFilter.PADES,
