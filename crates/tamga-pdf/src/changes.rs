@@ -105,7 +105,7 @@ fn is_structural(o: &Object) -> bool {
 }
 
 struct Context<'a> {
-    doc: &'a Document,
+    doc: &'a Document<'a>,
     rev: usize,
     root: u32,
     acroform: Option<u32>,
@@ -116,7 +116,7 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(doc: &'a Document, rev: usize) -> Result<Self, PdfError> {
+    fn new(doc: &'a Document<'a>, rev: usize) -> Result<Self, PdfError> {
         let root_ref = doc.root_ref(rev)?;
         let root = doc.get_at(root_ref, rev)?;
         let rd = root.as_dict().cloned().unwrap_or_default();

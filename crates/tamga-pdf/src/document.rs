@@ -4,6 +4,7 @@
 //! later change examined. Objects are read on demand, including those in object streams
 //! (§7.5.7).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -45,9 +46,9 @@ pub struct Revision {
     pub xref_stream: bool,
 }
 
-/// A parsed PDF file.
-pub struct Document {
-    bytes: Vec<u8>,
+/// A parsed PDF file, borrowing the bytes when given a slice (validation never copies them).
+pub struct Document<'a> {
+    bytes: Cow<'a, [u8]>,
     /// Oldest first.
     pub revisions: Vec<Revision>,
     objstm_cache: RefCell<HashMap<u32, Rc<ObjStm>>>,
@@ -58,7 +59,7 @@ struct ObjStm {
     offsets: Vec<(u32, usize)>,
 }
 
-impl std::fmt::Debug for Document {
+impl std::fmt::Debug for Document<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Document")
             .field("len", &self.bytes.len())
@@ -67,9 +68,10 @@ impl std::fmt::Debug for Document {
     }
 }
 
-impl Document {
+impl<'a> Document<'a> {
     /// Parses the file's structure (header, cross-reference chain); objects are read lazily.
-    pub fn parse(bytes: Vec<u8>) -> Result<Self, PdfError> {
+    pub fn parse(bytes: impl Into<Cow<'a, [u8]>>) -> Result<Self, PdfError> {
+        let bytes: Cow<'a, [u8]> = bytes.into();
         if find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_none() {
             return Err(PdfError::NotPdf);
         }

@@ -324,7 +324,21 @@ impl<'a> Parser<'a> {
 
     fn hex_string(&mut self) -> Result<Vec<u8>, PdfError> {
         self.pos += 1;
-        let mut out = Vec::new();
+        // Fast path for the common case (a signature's /Contents: tens of kilobytes of
+        // unbroken hex digits): decode pairs through a table up to the first other byte.
+        let rest = &self.data[self.pos..];
+        let run = rest
+            .iter()
+            .take_while(|&&b| HEX[b as usize] != 0xff)
+            .count()
+            & !1;
+        let mut out = Vec::with_capacity(run / 2 + 16);
+        out.extend(
+            rest[..run]
+                .chunks_exact(2)
+                .map(|p| (HEX[p[0] as usize] << 4) | HEX[p[1] as usize]),
+        );
+        self.pos += run;
         let mut half: Option<u8> = None;
         loop {
             let Some(&b) = self.data.get(self.pos) else {
@@ -351,6 +365,23 @@ impl<'a> Parser<'a> {
         }
     }
 }
+
+/// Hex digit values; 0xff for anything else.
+pub(crate) static HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 fn decode_name(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());

@@ -274,9 +274,9 @@ fn coverage(doc: &Document, br: &[i64], contents: &[u8]) -> Coverage {
     };
     // The gap must be exactly the /Contents hex string, nothing else unsigned.
     let gap = &bytes[b..c];
-    let ok_gap = gap.first() == Some(&b'<')
+    let ok_gap = gap.len() >= 2
+        && gap.first() == Some(&b'<')
         && gap.last() == Some(&b'>')
-        && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
         && (gap.len() - 2) == contents.len() * 2
         && hex_eq(&gap[1..gap.len() - 1], contents);
     if !ok_gap {
@@ -303,13 +303,12 @@ fn coverage(doc: &Document, br: &[i64], contents: &[u8]) -> Coverage {
     ))
 }
 
+/// Whether `hex` is exactly the hex encoding of `bytes` (digits only, no whitespace).
 fn hex_eq(hex: &[u8], bytes: &[u8]) -> bool {
-    let v = |c: u8| match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c.wrapping_sub(b'A').wrapping_add(10),
-    };
-    hex.chunks(2)
-        .zip(bytes)
-        .all(|(h, &b)| h.len() == 2 && (v(h[0]) << 4 | v(h[1])) == b)
+    use crate::parse::HEX;
+    hex.len() == bytes.len() * 2
+        && hex.chunks_exact(2).zip(bytes).all(|(h, &b)| {
+            let (hi, lo) = (HEX[h[0] as usize], HEX[h[1] as usize]);
+            hi != 0xff && lo != 0xff && (hi << 4 | lo) == b
+        })
 }

@@ -10,7 +10,7 @@ use crate::{Document, PdfError};
 
 /// A revision being built on top of a document.
 pub struct Update<'a> {
-    doc: &'a Document,
+    doc: &'a Document<'a>,
     objects: BTreeMap<u32, (ObjRef, Object)>,
     next: u32,
 }
@@ -25,7 +25,7 @@ pub struct Written {
 
 impl<'a> Update<'a> {
     /// An empty update.
-    pub fn new(doc: &'a Document) -> Self {
+    pub fn new(doc: &'a Document<'a>) -> Self {
         Update {
             doc,
             objects: BTreeMap::new(),

@@ -268,6 +268,6 @@ impl ParsedCert {
 
     /// The subject DN in RFC 4514 form, for messages.
     pub fn subject_string(&self) -> String {
-        self.subject().to_string()
+        crate::name::display_name(self.subject())
     }
 }

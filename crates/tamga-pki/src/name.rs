@@ -46,10 +46,11 @@ fn value_of(atv: &AttributeTypeAndValue) -> Value {
 
 fn rdns_match(a: &RelativeDistinguishedName, b: &RelativeDistinguishedName) -> bool {
     let (a, b) = (a.0.as_slice(), b.0.as_slice());
+    // Identical encodings (by far the common case) need no string preparation.
     a.len() == b.len()
         && a.iter().all(|x| {
             b.iter()
-                .any(|y| x.oid == y.oid && value_of(x) == value_of(y))
+                .any(|y| x == y || (x.oid == y.oid && value_of(x) == value_of(y)))
         })
 }
 
@@ -75,4 +76,89 @@ pub fn attribute_texts(name: &Name, oid: const_oid::ObjectIdentifier) -> Vec<Str
                 .map(str::to_owned)
         })
         .collect()
+}
+
+/// Short names for the attribute types Tamga's and common foreign certificates use
+/// (RFC 4514 §3 and the usual extensions); others print as the dotted OID.
+fn short_name(oid: &const_oid::ObjectIdentifier) -> Option<&'static str> {
+    use const_oid::ObjectIdentifier as O;
+    const NAMES: [(O, &str); 16] = [
+        (O::new_unwrap("2.5.4.3"), "CN"),
+        (O::new_unwrap("2.5.4.4"), "SN"),
+        (O::new_unwrap("2.5.4.5"), "SERIALNUMBER"),
+        (O::new_unwrap("2.5.4.6"), "C"),
+        (O::new_unwrap("2.5.4.7"), "L"),
+        (O::new_unwrap("2.5.4.8"), "ST"),
+        (O::new_unwrap("2.5.4.9"), "STREET"),
+        (O::new_unwrap("2.5.4.10"), "O"),
+        (O::new_unwrap("2.5.4.11"), "OU"),
+        (O::new_unwrap("2.5.4.12"), "TITLE"),
+        (O::new_unwrap("2.5.4.42"), "GIVENNAME"),
+        (O::new_unwrap("2.5.4.43"), "INITIALS"),
+        (O::new_unwrap("2.5.4.17"), "POSTALCODE"),
+        (O::new_unwrap("1.2.840.113549.1.9.1"), "EMAIL"),
+        (O::new_unwrap("0.9.2342.19200300.100.1.1"), "UID"),
+        (O::new_unwrap("0.9.2342.19200300.100.1.25"), "DC"),
+    ];
+    NAMES.iter().find(|(o, _)| o == oid).map(|(_, n)| *n)
+}
+
+/// A name in RFC 4514 form (last RDN first), for reports and messages: string values decoded
+/// and escaped (§2.4), other values as `#` and the hex of their DER.
+pub fn display_name(name: &Name) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.0.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.0.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            match short_name(&atv.oid) {
+                Some(n) => out.push_str(n),
+                None => out.push_str(&atv.oid.to_string()),
+            }
+            out.push('=');
+            let text = match (short_name(&atv.oid), atv.value.tag()) {
+                (
+                    Some(_),
+                    Tag::PrintableString | Tag::Utf8String | Tag::Ia5String | Tag::VisibleString,
+                ) => std::str::from_utf8(atv.value.value())
+                    .ok()
+                    .map(str::to_owned),
+                (Some(_), Tag::BmpString) => {
+                    let units: Vec<u16> = atv
+                        .value
+                        .value()
+                        .chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .collect();
+                    String::from_utf16(&units).ok()
+                }
+                _ => None,
+            };
+            match text {
+                Some(t) => {
+                    let n = t.chars().count();
+                    for (k, c) in t.chars().enumerate() {
+                        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+                            || (k == 0 && (c == '#' || c == ' '))
+                            || (k + 1 == n && c == ' ');
+                        if special {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                    }
+                }
+                None => {
+                    out.push('#');
+                    for b in atv.value.to_der().unwrap_or_default() {
+                        out.push_str(&format!("{b:02x}"));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -228,7 +228,40 @@ pub struct ParsedResponse {
     responder_certs: Vec<ParsedCert>,
 }
 
+/// Decoded responses by content (SHA-256 of the DER): long-term validation meets the same
+/// embedded responses in every path it builds and every signature of a document. Keyed by
+/// content, so a hit is the same bytes; bounded, and cleared when full.
+fn parsed_cache()
+-> &'static std::sync::Mutex<std::collections::HashMap<[u8; 32], std::sync::Arc<ParsedResponse>>> {
+    static C: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<[u8; 32], std::sync::Arc<ParsedResponse>>>,
+    > = std::sync::OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
 impl ParsedResponse {
+    /// As [`ParsedResponse::from_der`], through a bounded content-addressed cache.
+    pub fn from_der_cached(response_der: &[u8]) -> Result<std::sync::Arc<Self>, String> {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, response_der).as_ref(),
+        );
+        if let Some(hit) = parsed_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(std::sync::Arc::clone(hit));
+        }
+        let parsed = std::sync::Arc::new(Self::from_der(response_der)?);
+        let mut cache = parsed_cache().lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(key, std::sync::Arc::clone(&parsed));
+        Ok(parsed)
+    }
+
     /// Decodes a DER OCSPResponse; only a successful basic response is usable.
     pub fn from_der(response_der: &[u8]) -> Result<Self, String> {
         let resp = OcspResponse::from_der(response_der)

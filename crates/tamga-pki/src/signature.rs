@@ -97,6 +97,12 @@ fn cache() -> &'static VerifiedCache {
     })
 }
 
+/// How many distinct successful verifications are remembered (benchmarks count the
+/// signature checks one cold validation needs with it).
+pub fn verification_cache_len() -> usize {
+    cache().seen.read().unwrap_or_else(|p| p.into_inner()).len()
+}
+
 /// Forgets every remembered verification (benchmarks measure cold validation with it).
 pub fn clear_verification_cache() {
     cache()

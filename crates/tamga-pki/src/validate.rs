@@ -255,10 +255,10 @@ pub fn validate(input: &ValidationInput<'_>) -> Result<ValidationOutput, Validat
         });
     }
     // Parsed once for every candidate path; unparsable responses simply do not count.
-    let ocsp: Vec<crate::ocsp::ParsedResponse> = input
+    let ocsp: Vec<std::sync::Arc<crate::ocsp::ParsedResponse>> = input
         .ocsp_responses
         .iter()
-        .filter_map(|r| crate::ocsp::ParsedResponse::from_der(r).ok())
+        .filter_map(|r| crate::ocsp::ParsedResponse::from_der_cached(r).ok())
         .collect();
     let mut best: Option<ValidationError> = None;
     for path in paths {
@@ -288,7 +288,7 @@ pub fn validate(input: &ValidationInput<'_>) -> Result<ValidationOutput, Validat
 fn validate_path(
     path: &[&ParsedCert],
     input: &ValidationInput<'_>,
-    ocsp: &[crate::ocsp::ParsedResponse],
+    ocsp: &[std::sync::Arc<crate::ocsp::ParsedResponse>],
 ) -> Result<Vec<ObjectIdentifier>, ValidationError> {
     let n = path.len() - 1;
     let anchor = path[0];

@@ -159,7 +159,10 @@ async fn validate(State(s): State<Arc<AppState>>, mut form: Multipart) -> Respon
         revocation,
     };
     let result = tokio::task::spawn_blocking(move || {
-        validate_any(&name, &bytes, content.as_deref(), &policy)
+        validate_any(&name, &bytes, content.as_deref(), &policy).map(|mut r| {
+            r.identify_document(&bytes);
+            r
+        })
     })
     .await;
     match result {

@@ -321,7 +321,7 @@ pub fn sign_pdf(pdf: &[u8], o: &PdfSignOptions<'_>) -> Result<Vec<u8>, PadesErro
     if o.cert.spki_der != o.signer.public_key_der() {
         return Err(PadesError::KeyMismatch);
     }
-    let doc = Document::parse(pdf.to_vec())?;
+    let doc = Document::parse(pdf)?;
     if let Ok(sigs) = tamga_pdf::signatures(&doc)
         && let Some(p) = sigs.iter().find_map(|s| s.docmdp)
         && p == 1
@@ -385,7 +385,7 @@ pub struct ValidationData {
 
 /// Adds (or extends) the document security store: B-T → B-LT (EN 319 142-1 §5.4.2).
 pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, PadesError> {
-    let doc = Document::parse(pdf.to_vec())?;
+    let doc = Document::parse(pdf)?;
     let rev = doc.last_revision();
     let root_ref = doc.root_ref(rev)?;
     let mut catalog = doc
@@ -452,7 +452,7 @@ pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, PadesError>
 /// Adds a document time-stamp: B-LT → B-LTA (EN 319 142-1 §5.4.3), or a further archive
 /// time-stamp renewing an LTA document.
 pub fn add_document_timestamp(pdf: &[u8], ts: TimestampFn<'_>) -> Result<Vec<u8>, PadesError> {
-    let doc = Document::parse(pdf.to_vec())?;
+    let doc = Document::parse(pdf)?;
     let n = existing_field_names(&doc).len() + 1;
     let sig = dict([
         (b"Type", name(b"DocTimeStamp")),
@@ -480,7 +480,7 @@ pub fn add_document_timestamp(pdf: &[u8], ts: TimestampFn<'_>) -> Result<Vec<u8>
 
 /// Validates every signature and document time-stamp of a PDF.
 pub fn validate_pdf(name: &str, pdf: &[u8], policy: &Policy) -> Result<Report, ValidateError> {
-    let doc = Document::parse(pdf.to_vec())?;
+    let doc = Document::parse(pdf)?;
     let fields = tamga_pdf::signatures(&doc)?;
     if fields.is_empty() {
         return Err(ValidateError::NoSignature);
@@ -903,7 +903,7 @@ pub fn parse_pdf_date(s: &str) -> Option<i64> {
 
 /// The `/Contents` (CMS) of the last signature in a PDF, for extending it.
 pub fn last_signature_contents(pdf: &[u8]) -> Option<Vec<u8>> {
-    let doc = Document::parse(pdf.to_vec()).ok()?;
+    let doc = Document::parse(pdf).ok()?;
     let fields = tamga_pdf::signatures(&doc).ok()?;
     fields
         .iter()

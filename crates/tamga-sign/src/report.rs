@@ -214,13 +214,26 @@ pub struct Report {
 pub struct DocumentInfo {
     /// File name.
     pub name: String,
-    /// SHA-256, hex.
-    pub sha256: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// SHA-256 of the whole file, hex: filled by [`Report::identify_document`] (the CLI, the
+    /// HTTP API and evidence bundles do), left out of the bare validation, which hashes only
+    /// what the signatures cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// `pdf`, `cms`.
     pub kind: String,
 }
 
 impl Report {
+    /// Records the SHA-256 of the whole validated file in the report.
+    pub fn identify_document(&mut self, bytes: &[u8]) {
+        self.document.sha256 = Some(hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            bytes,
+        )));
+    }
+
     /// Overall indication: the worst of the regular signatures; document time-stamps count too.
     pub fn overall(signatures: &[SignatureReport]) -> Indication {
         signatures

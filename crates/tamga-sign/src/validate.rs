@@ -150,6 +150,7 @@ fn effective_signature_alg(
 
 /// Everything gathered for one document: the certificate pool, revocation data, objects used.
 pub(crate) struct Material {
+    responders: std::sync::OnceLock<Vec<ParsedCert>>,
     pub(crate) certs: Vec<ParsedCert>,
     pub(crate) crls: Vec<Vec<u8>>,
     pub(crate) ocsp: Vec<Vec<u8>>,
@@ -159,6 +160,7 @@ pub(crate) struct Material {
 impl Material {
     pub(crate) fn new(policy: &Policy) -> Self {
         Material {
+            responders: std::sync::OnceLock::new(),
             certs: policy.extra_certs.clone(),
             crls: policy.extra_crls.clone(),
             ocsp: policy.extra_ocsp.clone(),
@@ -255,7 +257,16 @@ impl Material {
     /// id-kp-OCSPSigning, whose path validates to a trust anchor as of the response's
     /// producedAt. They are added to the anchors only as OCSP signers: not being CAs, they can
     /// never anchor a certificate path.
-    pub(crate) fn trusted_responders(&self, policy: &Policy) -> Vec<ParsedCert> {
+    /// The policy's anchors plus the trusted responders, computed once per document.
+    pub(crate) fn anchors_with_responders(&self, policy: &Policy) -> &[ParsedCert] {
+        self.responders.get_or_init(|| {
+            let mut all = policy.anchors.clone();
+            all.extend(self.find_trusted_responders(policy));
+            all
+        })
+    }
+
+    fn find_trusted_responders(&self, policy: &Policy) -> Vec<ParsedCert> {
         let mut out: Vec<ParsedCert> = Vec::new();
         let empty = CrlSet::default();
         let ocsp_signer = |c: &ParsedCert| {
@@ -264,7 +275,7 @@ impl Material {
                 .is_some_and(|e| e.0.contains(&const_oid::db::rfc5280::ID_KP_OCSP_SIGNING))
         };
         for der in &self.ocsp {
-            let Ok(r) = tamga_pki::ocsp::ParsedResponse::from_der(der) else {
+            let Ok(r) = tamga_pki::ocsp::ParsedResponse::from_der_cached(der) else {
                 continue;
             };
             // The responder's certificate may travel in the response or beside it (DSS /Certs,
@@ -303,7 +314,7 @@ pub(crate) fn sha256_hex(d: &[u8]) -> String {
 fn cert_info(c: &ParsedCert) -> CertInfo {
     CertInfo {
         subject: c.subject_string(),
-        issuer: c.issuer().to_string(),
+        issuer: tamga_pki::name::display_name(c.issuer()),
         serial: hex::encode(c.serial()),
         not_before: tamga_pki::time::format_rfc3339(c.not_before),
         not_after: tamga_pki::time::format_rfc3339(c.not_after),
@@ -648,13 +659,12 @@ pub(crate) fn check_signer(
         }
     }
     // §5.2.6 X.509 validation now; §5.6.2 as of the best signature time when needed.
-    let mut anchors = policy.anchors.clone();
-    anchors.extend(material.trusted_responders(policy));
+    let anchors = material.anchors_with_responders(policy);
     let validate_at = |time: i64, mode: RevocationMode| {
         tamga_pki::validate::validate(&ValidationInput {
             target: &cert,
             intermediates: &material.certs,
-            anchors: &anchors,
+            anchors,
             time,
             purpose: Purpose::Any,
             policy: Default::default(),
@@ -783,7 +793,8 @@ pub(crate) fn finish_report_parts(
         policy: policy.describe(),
         document: DocumentInfo {
             name: name.into(),
-            sha256: sha256_hex(bytes),
+            sha256: None,
+            size: bytes.len(),
             kind: kind.into(),
         },
         signatures,

@@ -95,7 +95,9 @@ pub fn validate_bytes(
     content: Option<&[u8]>,
     policy: &Policy,
 ) -> Result<Report, ValidateError> {
-    tamga_sign::http::validate_any(name, bytes, content, policy)
+    let mut r = tamga_sign::http::validate_any(name, bytes, content, policy)?;
+    r.identify_document(bytes);
+    Ok(r)
 }
 
 /// Signatures whose signer status is unknown: fetch OCSP for their certificates (AIA) and

@@ -32,6 +32,11 @@ pub struct Citizen {
 
 impl Pki {
     pub async fn new(tag: &str) -> Pki {
+        Self::with_root_algorithm(tag, KeyAlgorithm::EcP384).await
+    }
+
+    /// A PKI whose root uses `root_alg` (benchmarks use P-256 throughout).
+    pub async fn with_root_algorithm(tag: &str, root_alg: KeyAlgorithm) -> Pki {
         let db = TestDatabase::sqlite();
         let store = Store::open(&db.url, &StoreOptions::default())
             .await
@@ -52,7 +57,7 @@ impl Pki {
         );
         let policy = "1.3.6.1.4.1.99999.2.1".parse().unwrap();
         for (name, parent, alg) in [
-            (format!("{tag}-root"), None, KeyAlgorithm::EcP384),
+            (format!("{tag}-root"), None, root_alg),
             (
                 format!("{tag}-ca"),
                 Some(format!("{tag}-root")),
