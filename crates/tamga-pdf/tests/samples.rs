@@ -18,7 +18,7 @@ fn samples() -> Option<PathBuf> {
     }
 }
 
-fn open(rel: &str) -> Option<Document> {
+fn open(rel: &str) -> Option<Document<'static>> {
     let p = samples()?.join(rel);
     Some(Document::parse(std::fs::read(p).expect("read sample")).expect("parse sample"))
 }
