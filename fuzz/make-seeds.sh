@@ -2,7 +2,7 @@
 # Builds small seed inputs for the fuzz targets with openssl (run from fuzz/).
 set -euo pipefail
 out=seeds
-rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki,certificate,ocsp_request,ocsp_response,crl,csr}
+rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki,certificate,ocsp_request,ocsp_response,crl,csr,cms_signature,pdf_signature,asic_container}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 i=0
 for spec in "EC -pkeyopt ec_paramgen_curve:P-256" "EC -pkeyopt ec_paramgen_curve:P-384" "ED25519" "RSA -pkeyopt rsa_keygen_bits:2048"; do
@@ -37,4 +37,20 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tm
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/ca.key" -subj /CN=seed-ca -out "$tmp/ca.pem" 2>/dev/null
 openssl ocsp -issuer "$tmp/ca.pem" -cert "$tmp/ca.pem" -reqout "$out/ocsp_request/req.der" >/dev/null 2>&1
 printf '\x30\x03\x0a\x01\x06' > "$out/ocsp_response/unauthorized.der"
+# Signature seeds: the peer-produced PDFs and CMS files (Adobe, pyHanko, SiVa), their CMS, and
+# an ASiC-E container made by openssl's zip-free route (a stored zip built by python).
+samples=../../shared/testdata/signed-samples
+if [ -d "$samples" ]; then
+  find "$samples" -name '*.pdf' -size -200k -exec cp {} "$out/pdf_signature/" \;
+  cp "$samples"/siva/*.p7m "$out/cms_signature/" 2>/dev/null || true
+fi
+openssl cms -sign -binary -in "$tmp/msg" -signer "$tmp/ca.pem" -inkey "$tmp/ca.key" -outform DER -out "$out/cms_signature/detached.p7s" 2>/dev/null || true
+python3 - "$out/asic_container/seed.asice" "$out/cms_signature/detached.p7s" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
+    z.writestr("mimetype", "application/vnd.etsi.asic-e+zip")
+    z.writestr("a.txt", "message")
+    z.writestr("META-INF/ASiCManifest001.xml", '<asic:ASiCManifest xmlns:asic="http://uri.etsi.org/02918/v1.2.1#"><asic:SigReference URI="META-INF/signature001.p7s"/><asic:DataObjectReference URI="a.txt"><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue>AAAA</DigestValue></asic:DataObjectReference></asic:ASiCManifest>')
+    z.writestr("META-INF/signature001.p7s", open(sys.argv[2], "rb").read())
+PY
 echo "seeds written to $out/"
