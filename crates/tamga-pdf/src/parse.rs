@@ -24,8 +24,13 @@ pub(crate) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
+    /// A cursor at `pos` (an offset from the file itself, so possibly past its end: then the
+    /// cursor sits at the end and every read reports the truncation).
     pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
-        Parser { data, pos }
+        Parser {
+            data,
+            pos: pos.min(data.len()),
+        }
     }
 
     fn err(&self, what: &str) -> PdfError {

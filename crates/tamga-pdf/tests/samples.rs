@@ -109,3 +109,24 @@ fn coverage_anomalies_are_reported() {
         assert!(matches!(s[0].1, Coverage::Anomaly(_)), "{f}: {s:?}");
     }
 }
+
+/// Inputs the fuzzer once crashed on (tests/regressions/): each now gives an error or a result.
+#[test]
+fn fuzz_regressions_give_errors_not_panics() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("regressions dir") {
+        let data = std::fs::read(e.expect("entry").path()).expect("read");
+        if let Ok(doc) = Document::parse(&data[..])
+            && let Ok(sigs) = signatures(&doc)
+        {
+            for s in &sigs {
+                if let Some(r) = s.signed_revision(&doc) {
+                    let _ = analyse(&doc, r);
+                }
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+}
