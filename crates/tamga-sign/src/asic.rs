@@ -51,6 +51,8 @@ pub struct AsicSignOptions<'a> {
     pub timestamp: Option<TimestampFn<'a>>,
     /// For B-LT: validation data to embed.
     pub validation_data: Option<&'a ValidationData>,
+    /// For B-LTA: an archive-time-stamp-v3 after the validation data (needs `timestamp`).
+    pub archive: bool,
 }
 
 fn mime_of(name: &str) -> &'static str {
@@ -96,6 +98,13 @@ fn cades(content: &[u8], o: &AsicSignOptions<'_>) -> Result<Vec<u8>, AsicError> 
     }
     if let Some(data) = o.validation_data {
         p7s = cades_add_validation_data(&p7s, data).map_err(|e| AsicError::Sign(e.to_string()))?;
+    }
+    if o.archive {
+        let ts = o
+            .timestamp
+            .ok_or_else(|| AsicError::Sign("B-LTA needs a time-stamp authority".into()))?;
+        p7s = crate::cades_add_archive_timestamp(&p7s, 0, Some(content), ts)
+            .map_err(|e| AsicError::Sign(e.to_string()))?;
     }
     Ok(p7s)
 }

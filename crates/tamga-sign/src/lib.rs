@@ -7,6 +7,7 @@
 //! a signature time-stamp (RFC 3161 token over the signature value, as an unsigned attribute).
 //! B-LT/B-LTA, PAdES, ASiC and EN 319 102-1 validation build on this (issue 4).
 
+pub mod archive;
 pub mod asic;
 pub mod cms_read;
 pub mod http;
@@ -396,5 +397,79 @@ pub fn cades_add_parallel_signature(
         .collect();
     add_certificates(&mut sd, &certs)?;
     let _ = x509_cert::Certificate::from_der;
+    encode_signed_data(info, &sd)
+}
+
+/// Raises a CAdES B-LT signature to B-LTA (EN 319 122-1 §5.5.3), or renews an existing
+/// B-LTA: an archive-time-stamp-v3 over signer `index` (`content` for a detached signature),
+/// with its ats-hash-index-v3. Take it after the validation data (B-LT) is in place, since the
+/// time-stamp covers what is there.
+pub fn cades_add_archive_timestamp(
+    p7s: &[u8],
+    index: usize,
+    content: Option<&[u8]>,
+    timestamp: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, ExtendError> {
+    use der::{Any, Decode, Encode};
+    let m = |e: der::Error| ExtendError::Malformed(e.to_string());
+    let (imprint, index_der) =
+        archive::archive_imprint(p7s, index, content).map_err(ExtendError::Malformed)?;
+    let request = tamga_tsa::build_request_for_digest(&imprint, None, true).map_err(m)?;
+    let token =
+        tamga_tsa::token_from_response(&timestamp(&request).map_err(ExtendError::Timestamp)?)
+            .map_err(|e| ExtendError::Timestamp(e.to_string()))?;
+    let v = tamga_tsa::verify_token(&token, None, &[], tamga_pki::AlgorithmPolicy::Strict)
+        .map_err(|e| ExtendError::Timestamp(e.to_string()))?;
+    if v.imprint != imprint {
+        return Err(ExtendError::Timestamp(
+            "the TSA answered for another imprint".into(),
+        ));
+    }
+    // The index goes into the token as an unsigned attribute of its SignerInfo.
+    let tinfo = cms::content_info::ContentInfo::from_der(&token).map_err(m)?;
+    let mut tsd: cms::signed_data::SignedData = tinfo.content.decode_as().map_err(m)?;
+    let mut tsis: Vec<cms::signed_data::SignerInfo> = tsd.signer_infos.0.iter().cloned().collect();
+    let tsi = tsis
+        .first_mut()
+        .ok_or_else(|| ExtendError::Timestamp("token without a signer".into()))?;
+    let mut values = der::asn1::SetOfVec::new();
+    values
+        .insert(Any::from_der(&index_der).map_err(m)?)
+        .map_err(m)?;
+    let mut unsigned = tsi.unsigned_attrs.take().unwrap_or_default();
+    unsigned
+        .insert(x509_cert::attr::Attribute {
+            oid: archive::ID_AA_ATS_HASH_INDEX_V3,
+            values,
+        })
+        .map_err(m)?;
+    tsi.unsigned_attrs = Some(unsigned);
+    tsd.signer_infos = cms::signed_data::SignerInfos::try_from(tsis).map_err(m)?;
+    let token = cms::content_info::ContentInfo {
+        content_type: tinfo.content_type,
+        content: Any::encode_from(&tsd).map_err(m)?,
+    }
+    .to_der()
+    .map_err(m)?;
+    // And the token into the signature.
+    let (info, mut sd) = decode_signed_data(p7s)?;
+    let mut signers: Vec<cms::signed_data::SignerInfo> =
+        sd.signer_infos.0.iter().cloned().collect();
+    let si = signers
+        .get_mut(index)
+        .ok_or_else(|| ExtendError::Malformed(format!("no signature number {}", index + 1)))?;
+    let mut values = der::asn1::SetOfVec::new();
+    values
+        .insert(Any::from_der(&token).map_err(m)?)
+        .map_err(m)?;
+    let mut unsigned = si.unsigned_attrs.take().unwrap_or_default();
+    unsigned
+        .insert(x509_cert::attr::Attribute {
+            oid: archive::ID_AA_ETS_ARCHIVE_TIMESTAMP_V3,
+            values,
+        })
+        .map_err(m)?;
+    si.unsigned_attrs = Some(unsigned);
+    sd.signer_infos = cms::signed_data::SignerInfos::try_from(signers).map_err(m)?;
     encode_signed_data(info, &sd)
 }

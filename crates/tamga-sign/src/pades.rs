@@ -557,7 +557,7 @@ pub fn validate_pdf(name: &str, pdf: &[u8], policy: &Policy) -> Result<Report, V
         };
         let poe = check_timestamp(
             &f.contents,
-            &parts,
+            Some(&parts),
             "document-timestamp",
             policy,
             &material,
@@ -588,7 +588,7 @@ pub fn validate_pdf(name: &str, pdf: &[u8], policy: &Policy) -> Result<Report, V
                 let poe = match parts {
                     Some(p) => check_timestamp(
                         &f.contents,
-                        &p,
+                        Some(&p),
                         "document-timestamp",
                         policy,
                         &material,

@@ -429,7 +429,7 @@ fn signing_time(si: &SignerInfoView) -> Option<i64> {
 /// as of its own time.
 pub(crate) fn check_timestamp(
     token: &[u8],
-    chunks: &[&[u8]],
+    chunks: Option<&[&[u8]]>,
     kind: &str,
     policy: &Policy,
     material: &Material,
@@ -453,15 +453,17 @@ pub(crate) fn check_timestamp(
     };
     poe.time = tamga_pki::time::format_rfc3339(v.gen_time);
     poe.tsa = v.signer.subject_string();
-    let imprint_ok = match digest_alg(&v.imprint_alg, AlgorithmPolicy::Legacy) {
-        Ok(d) => {
+    // `None`: the caller checked the imprint (archive time-stamps cover a structure).
+    let imprint_ok = match (chunks, digest_alg(&v.imprint_alg, AlgorithmPolicy::Legacy)) {
+        (None, _) => true,
+        (Some(chunks), Ok(d)) => {
             let mut ctx = aws_lc_rs::digest::Context::new(d);
             for c in chunks {
                 ctx.update(c);
             }
             ctx.finish().as_ref() == v.imprint.as_slice()
         }
-        Err(e) => {
+        (Some(_), Err(e)) => {
             poe.problem = Some(e);
             return poe;
         }
@@ -628,7 +630,7 @@ pub(crate) fn check_signer(
         out.has_signature_ts = true;
         out.poes.push(check_timestamp(
             tok,
-            &[&si.signature],
+            Some(&[&si.signature]),
             "signature-timestamp",
             policy,
             material,
@@ -1038,12 +1040,44 @@ pub fn validate_cms(
     let mut reports = Vec::new();
     for (i, si) in sd.signers.iter().enumerate() {
         let id = format!("S-{}", i + 1);
-        let o = check_signer(&sd, si, &[&content], true, &[], policy, &material, &crls);
+        // Archive time-stamps (B-LTA): proofs of existence for the signature and its data.
+        let mut archive = Vec::new();
+        for tok in si.unsigned(crate::archive::ID_AA_ETS_ARCHIVE_TIMESTAMP_V3) {
+            let tok = trim_der(tok);
+            material.timestamps.push(tok.to_vec());
+            archive.push(
+                match crate::archive::check_archive_timestamp(p7s, i, Some(&content), tok) {
+                    Ok(()) => {
+                        check_timestamp(tok, None, "archive-timestamp", policy, &material, &crls)
+                    }
+                    Err(e) => Poe {
+                        time: String::new(),
+                        kind: "archive-timestamp".into(),
+                        tsa: String::new(),
+                        trusted: false,
+                        problem: Some(e),
+                        secs: i64::MAX,
+                    },
+                },
+            );
+        }
+        let lta = archive.iter().any(|p| p.trusted);
+        let o = check_signer(
+            &sd,
+            si,
+            &[&content],
+            true,
+            &archive,
+            policy,
+            &material,
+            &crls,
+        );
         let lt = !sd.crls.is_empty() || !sd.ocsp.is_empty();
         let format = match (o.has_ess_v2, o.has_signature_ts, lt) {
             (false, _, _) => "CMS (not a CAdES baseline signature)".to_string(),
             (true, false, _) => "CAdES-BASELINE-B".into(),
             (true, true, false) => "CAdES-BASELINE-T".into(),
+            (true, true, true) if lta => "CAdES-BASELINE-LTA".into(),
             (true, true, true) => "CAdES-BASELINE-LT".into(),
         };
         for p in &o.poes {

@@ -274,6 +274,7 @@ async fn asic_containers_sign_several_files_and_catch_changes() {
             time: now(),
             timestamp: None,
             validation_data: None,
+            archive: false,
         }
     }
     let p = policy(&pki, RevocationRequirement::IfAvailable);
@@ -454,4 +455,168 @@ fn zip_bombs_and_damage_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("dir/ф.txt"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cades_and_asic_at_b_lta_with_renewal_and_tamper_detection() {
+    let pki = Pki::new("lt").await;
+    let a = pki
+        .citizen("lt-ca", "Болд", "Дорж", "УБ00150110", KeyAlgorithm::EcP256)
+        .await;
+    let tsa = pki.tsa_fn();
+    let fetch = pki.ocsp_fn();
+    let content = b"archive me for thirty years".to_vec();
+    let chain = [pki.ca.clone()];
+    let p = policy(&pki, RevocationRequirement::Require);
+    let p7s = cades_sign(
+        &content,
+        Packaging::Detached,
+        a.key.as_ref(),
+        &a.cert,
+        &chain,
+        now(),
+    )
+    .unwrap();
+    let bt = cades_add_signature_timestamp(&p7s, |r| tsa(r).unwrap()).unwrap();
+    let data = tamga_sign::ltv::collect(
+        &[
+            a.cert.clone(),
+            pki.ca.clone(),
+            pki.root.clone(),
+            pki.tsa.clone(),
+        ],
+        &fetch,
+        now(),
+    )
+    .unwrap();
+    let lt = cades_add_validation_data(&bt, &data).unwrap();
+    let lta = tamga_sign::cades_add_archive_timestamp(&lt, 0, Some(&content), &tsa).unwrap();
+    let r = validate_cms("a.p7s", &lta, Some(&content), &p).unwrap();
+    assert_eq!(
+        r.signatures[0].format, "CAdES-BASELINE-LTA",
+        "{:#?}",
+        r.signatures
+    );
+    assert_eq!(r.indication, Indication::TotalPassed);
+    assert!(
+        r.signatures[0]
+            .proofs_of_existence
+            .iter()
+            .any(|x| x.kind == "archive-timestamp" && x.trusted)
+    );
+    // openssl still verifies the signature underneath.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("c.txt"), &content).unwrap();
+    std::fs::write(d.join("c.p7s"), &lta).unwrap();
+    std::fs::write(
+        d.join("root.pem"),
+        openssl::pem("CERTIFICATE", &pki.root.der),
+    )
+    .unwrap();
+    let (ok, out) = openssl::run(
+        d,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "c.p7s",
+            "-content",
+            "c.txt",
+            "-CAfile",
+            "root.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "{out}");
+    // Renewal: a second archive time-stamp over the first; both hold.
+    let renewed = tamga_sign::cades_add_archive_timestamp(&lta, 0, Some(&content), &tsa).unwrap();
+    let r = validate_cms("a.p7s", &renewed, Some(&content), &p).unwrap();
+    let archive: Vec<_> = r.signatures[0]
+        .proofs_of_existence
+        .iter()
+        .filter(|x| x.kind == "archive-timestamp")
+        .collect();
+    assert_eq!(archive.len(), 2);
+    assert!(archive.iter().all(|x| x.trusted), "{archive:?}");
+    // Removing validation data the archive time-stamp covers voids it (not the signature).
+    let stripped = {
+        use der::{Decode, Encode};
+        let info = cms::content_info::ContentInfo::from_der(&lta).unwrap();
+        #[derive(der::Sequence)]
+        struct Raw {
+            version: cms::content_info::CmsVersion,
+            digest_algorithms: cms::signed_data::DigestAlgorithmIdentifiers,
+            encap_content_info: cms::signed_data::EncapsulatedContentInfo,
+            #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+            certificates: Option<cms::signed_data::CertificateSet>,
+            #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+            crls: Option<der::asn1::SetOfVec<der::Any>>,
+            signer_infos: cms::signed_data::SignerInfos,
+        }
+        let mut raw: Raw = info.content.decode_as().unwrap();
+        let mut crls: Vec<der::Any> = raw.crls.take().unwrap().into_vec();
+        crls.pop();
+        raw.crls = Some(der::asn1::SetOfVec::try_from(crls).unwrap());
+        cms::content_info::ContentInfo {
+            content_type: info.content_type,
+            content: der::Any::encode_from(&raw).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    };
+    let r = validate_cms(
+        "a.p7s",
+        &stripped,
+        Some(&content),
+        &policy(&pki, RevocationRequirement::IfAvailable),
+    )
+    .unwrap();
+    let ats = r.signatures[0]
+        .proofs_of_existence
+        .iter()
+        .find(|x| x.kind == "archive-timestamp")
+        .unwrap();
+    assert!(
+        !ats.trusted
+            && ats
+                .problem
+                .as_deref()
+                .unwrap_or("")
+                .contains("lost or changed"),
+        "{ats:?}"
+    );
+    assert_eq!(r.signatures[0].format, "CAdES-BASELINE-LT");
+
+    // ASiC-E at B-LTA.
+    let files = vec![Entry {
+        name: "deed.pdf".into(),
+        data: b"%PDF-1.7 deed".to_vec(),
+    }];
+    let e = sign_asic_e(
+        &files,
+        &AsicSignOptions {
+            signer: a.key.as_ref(),
+            cert: &a.cert,
+            chain: &chain,
+            time: now(),
+            timestamp: Some(&tsa),
+            validation_data: Some(&data),
+            archive: true,
+        },
+    )
+    .unwrap();
+    let r = validate_asic("d.asice", &e, &p).unwrap();
+    assert_eq!(
+        (r.indication, r.signatures[0].format.as_str()),
+        (Indication::TotalPassed, "CAdES-BASELINE-LTA"),
+        "{:#?}",
+        r.signatures
+    );
 }

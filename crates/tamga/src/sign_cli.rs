@@ -36,7 +36,8 @@ pub enum Level {
     T,
     /// With the certificates and OCSP responses needed to validate it later.
     Lt,
-    /// With an archive (document) time-stamp over everything (PAdES).
+    /// With an archive time-stamp over everything (PAdES document time-stamp, CAdES
+    /// archive-time-stamp-v3).
     Lta,
 }
 
@@ -384,12 +385,17 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             if args.level >= Level::Lt {
                 p7s = tamga_sign::cades_add_validation_data(&p7s, &collect(&p7s)?)?;
             }
+            if args.level == Level::Lta {
+                let content = if format == Format::Cades && args.countersign.is_none() {
+                    Some(read(first)?)
+                } else {
+                    None
+                };
+                p7s = tamga_sign::cades_add_archive_timestamp(&p7s, 0, content.as_deref(), &ts_fn)?;
+            }
             p7s
         }
         Format::AsicS | Format::AsicE => {
-            if args.level == Level::Lta {
-                bail!("ASiC B-LTA (archive manifest time-stamp) is not implemented; use B-LT");
-            }
             // B-LT data is collected for the signer's chain; the TSA's chain comes with it
             // when the TSA sends its chain in the token (Tamga's does).
             let lt_data = if args.level >= Level::Lt {
@@ -404,6 +410,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
                 time: now,
                 timestamp: ts,
                 validation_data: lt_data.as_ref(),
+                archive: args.level == Level::Lta,
             };
             if format == Format::AsicS {
                 let name = first
