@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod asic;
 pub mod cms_read;
+pub mod extend;
 pub mod http;
 pub mod ltv;
 pub mod pades;

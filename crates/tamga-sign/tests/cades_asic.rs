@@ -620,3 +620,80 @@ async fn cades_and_asic_at_b_lta_with_renewal_and_tamper_detection() {
         r.signatures
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_extends_asic_containers_to_b_lta() {
+    let pki = Pki::new("ex").await;
+    let a = pki
+        .citizen("ex-ca", "Болд", "Дорж", "УБ00150110", KeyAlgorithm::EcP256)
+        .await;
+    let b = pki
+        .citizen("ex-ca", "Сараа", "Бат", "УБ95152312", KeyAlgorithm::EcP256)
+        .await;
+    let tsa = pki.tsa_fn();
+    let fetch = pki.ocsp_fn();
+    let chain = [pki.ca.clone()];
+    let files = vec![
+        Entry {
+            name: "a.pdf".into(),
+            data: b"%PDF-1.7 a".to_vec(),
+        },
+        Entry {
+            name: "b.xml".into(),
+            data: b"<b/>".to_vec(),
+        },
+    ];
+    let opts_a = AsicSignOptions {
+        signer: a.key.as_ref(),
+        cert: &a.cert,
+        chain: &chain,
+        time: now(),
+        timestamp: None,
+        validation_data: None,
+        archive: false,
+    };
+    let opts_b = AsicSignOptions {
+        signer: b.key.as_ref(),
+        cert: &b.cert,
+        chain: &chain,
+        time: now(),
+        timestamp: None,
+        validation_data: None,
+        archive: false,
+    };
+    let e = add_asic_e_signature(&sign_asic_e(&files, &opts_a).unwrap(), &opts_b).unwrap();
+    let extended =
+        tamga_sign::extend::extend_asic(&e, tamga_sign::extend::Target::Lta, &tsa, &fetch, now())
+            .unwrap();
+    let r = validate_asic(
+        "e.asice",
+        &extended,
+        &policy(&pki, RevocationRequirement::Require),
+    )
+    .unwrap();
+    assert_eq!(r.indication, Indication::TotalPassed, "{:#?}", r.signatures);
+    assert!(
+        r.signatures
+            .iter()
+            .all(|s| s.format == "CAdES-BASELINE-LTA"),
+        "{:#?}",
+        r.signatures
+    );
+    // ASiC-S too.
+    let s = sign_asic_s("a.pdf", b"%PDF-1.7 a", &opts_a).unwrap();
+    let extended =
+        tamga_sign::extend::extend_asic(&s, tamga_sign::extend::Target::Lt, &tsa, &fetch, now())
+            .unwrap();
+    let r = validate_asic(
+        "s.asics",
+        &extended,
+        &policy(&pki, RevocationRequirement::Require),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.indication, r.signatures[0].format.as_str()),
+        (Indication::TotalPassed, "CAdES-BASELINE-LT"),
+        "{:#?}",
+        r.signatures
+    );
+}

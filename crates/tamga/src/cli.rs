@@ -55,6 +55,8 @@ enum Command {
     },
     /// Sign files: PAdES (PDF), CAdES (.p7s/.p7m) or ASiC, at B-B, B-T, B-LT or B-LTA.
     Sign(crate::sign_cli::SignArgs),
+    /// Raise existing signatures to B-T, B-LT or B-LTA (again: renew the archive time-stamp).
+    Extend(crate::sign_cli::ExtendArgs),
     /// Validate signatures (EN 319 102-1); exit 0 TOTAL-PASSED, 1 TOTAL-FAILED,
     /// 2 INDETERMINATE, 3 when nothing could be validated.
     Verify(crate::verify_cli::VerifyArgs),
@@ -123,6 +125,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => crate::pki_cli::verify(args),
         Command::Sign(args) => {
             crate::sign_cli::sign(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extend(args) => {
+            crate::sign_cli::extend(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),

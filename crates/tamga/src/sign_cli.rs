@@ -442,3 +442,51 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
     println!("{}", out.display());
     Ok(())
 }
+
+/// `tamga extend` options.
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// The signed file: PDF, .p7s/.p7m or .asics/.asice.
+    file: PathBuf,
+    /// For a detached .p7s: the file it signs (needed for B-LTA).
+    #[arg(long)]
+    content: Option<PathBuf>,
+    /// Level to reach: t, lt or lta (lta again renews the archive time-stamp).
+    #[arg(long, value_enum)]
+    level: Level,
+    /// Time-stamp authority URL (RFC 3161 over HTTP).
+    #[arg(long)]
+    tsa: String,
+    /// Output file (default: replace FILE, atomically).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+/// Runs `tamga extend`; prints the output path.
+pub fn extend(args: ExtendArgs) -> anyhow::Result<()> {
+    use tamga_sign::extend::{Target, extend_asic, extend_cades, extend_pdf};
+    let target = match args.level {
+        Level::B => bail!("nothing to extend to: give --level t, lt or lta"),
+        Level::T => Target::T,
+        Level::Lt => Target::Lt,
+        Level::Lta => Target::Lta,
+    };
+    let url = args.tsa.clone();
+    let ts = move |req: &[u8]| http_post(&url, "application/timestamp-query", req);
+    let bytes = read(&args.file)?;
+    let now = tamga_pki::builder::now();
+    let out_bytes = if bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
+        extend_pdf(&bytes, target, &ts, &fetch_ocsp, now)?
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        extend_asic(&bytes, target, &ts, &fetch_ocsp, now)?
+    } else {
+        let content = args.content.as_deref().map(read).transpose()?;
+        extend_cades(&bytes, content.as_deref(), target, &ts, &fetch_ocsp, now)?
+    };
+    let out = args.out.clone().unwrap_or_else(|| args.file.clone());
+    let tmp = out.with_extension("tmp-extending");
+    std::fs::write(&tmp, &out_bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{}", out.display());
+    Ok(())
+}

@@ -319,6 +319,68 @@ fn sign_and_verify_every_format_against_the_demo() {
     // …and with online OCSP (the default) the B-B signature passes.
     let (code, r) = verify(&d, &["app-bb.pdf"]);
     assert_eq!(code, 0, "{r}");
+    // The archive extends a B-B PDF and a B-B CAdES signature to B-LTA, then renews.
+    let (code, _, err) = run(tamga(&d.data).args([
+        "extend",
+        "app-bb.pdf",
+        "--level",
+        "lta",
+        "--tsa",
+        &tsa,
+        "-o",
+        "app-extended.pdf",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, r) = verify(&d, &["app-extended.pdf", "--no-fetch"]);
+    assert_eq!(
+        (code, r["signatures"][0]["format"].as_str()),
+        (0, Some("PAdES-BASELINE-LTA")),
+        "{r}"
+    );
+    let (code, _, err) = run(tamga(&d.data).args([
+        "extend",
+        "app-extended.pdf",
+        "--level",
+        "lta",
+        "--tsa",
+        &tsa,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, r) = verify(&d, &["app-extended.pdf", "--no-fetch"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(
+        r["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "document-timestamp")
+            .count(),
+        2,
+        "{r}"
+    );
+    let (code, _, err) =
+        run(tamga(&d.data).args(["sign", "order.txt", "--p12", &p12(0), "-o", "order-bb.p7s"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(tamga(&d.data).args([
+        "extend",
+        "order-bb.p7s",
+        "--content",
+        "order.txt",
+        "--level",
+        "lta",
+        "--tsa",
+        &tsa,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (code, r) = verify(
+        &d,
+        &["order-bb.p7s", "--content", "order.txt", "--no-fetch"],
+    );
+    assert_eq!(
+        (code, r["signatures"][0]["format"].as_str()),
+        (0, Some("CAdES-BASELINE-LTA")),
+        "{r}"
+    );
     std::fs::write(d.data.join("garbage.pdf"), b"%PDF-1.7 nothing").unwrap();
     let (code, _) = verify(&d, &["garbage.pdf"]);
     assert_eq!(code, 3);
