@@ -1,0 +1,7 @@
+//! The ledger: a witnessed, append-only transparency log.
+//!
+//! [`merkle`] is RFC 9162 hashing and proofs; [`note`] C2SP signed notes, checkpoints and
+//! cosignatures; the log itself, its tiles and its HTTP API build on them.
+
+pub mod merkle;
+pub mod note;
