@@ -152,7 +152,10 @@ fn hashes(proof: &[Vec<u8>]) -> Result<Vec<Hash>, ProofError> {
             if p.len() == 32 {
                 Ok(to_hash(p))
             } else {
-                Err(ProofError::Malformed(format!("a proof hash has {} bytes", p.len())))
+                Err(ProofError::Malformed(format!(
+                    "a proof hash has {} bytes",
+                    p.len()
+                )))
             }
         })
         .collect()
@@ -169,7 +172,9 @@ pub fn evaluate_subtree_consistency(
     node: &Hash,
 ) -> Result<Hash, ProofError> {
     if !valid_subtree(start, end) || n < end {
-        return Err(ProofError::Invalid(format!("[{start}, {end}) in a tree of size {n}")));
+        return Err(ProofError::Invalid(format!(
+            "[{start}, {end}) in a tree of size {n}"
+        )));
     }
     let (mut fnn, mut sn, mut tn) = (start, end - 1, n - 1);
     if sn == tn {
@@ -189,7 +194,9 @@ pub fn evaluate_subtree_consistency(
     let (mut fr, mut sr) = if fnn == sn {
         (*node, *node)
     } else {
-        let first = it.next().ok_or_else(|| ProofError::Malformed("proof too short".into()))?;
+        let first = it
+            .next()
+            .ok_or_else(|| ProofError::Malformed("proof too short".into()))?;
         (*first, *first)
     };
     for p in it {
@@ -224,7 +231,10 @@ pub fn evaluate_subtree_consistency(
 
 fn expect_root(computed: Hash, root: &[u8]) -> Result<(), ProofError> {
     if root.len() != 32 {
-        return Err(ProofError::Malformed(format!("the root has {} bytes", root.len())));
+        return Err(ProofError::Malformed(format!(
+            "the root has {} bytes",
+            root.len()
+        )));
     }
     if aws_lc_rs::constant_time::verify_slices_are_equal(&computed, root).is_ok() {
         Ok(())
@@ -272,7 +282,9 @@ pub fn verify_consistency(
     }
     if size1 == size2 {
         if !proof.is_empty() {
-            return Err(ProofError::Malformed("equal sizes need an empty proof".into()));
+            return Err(ProofError::Malformed(
+                "equal sizes need an empty proof".into(),
+            ));
         }
         // Same tree: the roots must be the same bytes (whatever they are).
         return if aws_lc_rs::constant_time::verify_slices_are_equal(root1, root2).is_ok() {
@@ -300,7 +312,9 @@ pub fn verify_subtree_inclusion(
     root: &[u8],
 ) -> Result<(), ProofError> {
     if !valid_subtree(start, end) || index < start || index >= end {
-        return Err(ProofError::Invalid(format!("leaf {index} in [{start}, {end})")));
+        return Err(ProofError::Invalid(format!(
+            "leaf {index} in [{start}, {end})"
+        )));
     }
     let leaf: Hash = leaf
         .try_into()
