@@ -3,5 +3,6 @@
 //! [`merkle`] is RFC 9162 hashing and proofs; [`note`] C2SP signed notes, checkpoints and
 //! cosignatures; the log itself, its tiles and its HTTP API build on them.
 
+pub mod log;
 pub mod merkle;
 pub mod note;

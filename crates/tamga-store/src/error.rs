@@ -50,6 +50,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// Stored data that cannot be what it claims.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.

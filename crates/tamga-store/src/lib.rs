@@ -14,6 +14,7 @@
 mod audit;
 mod error;
 mod group_commit;
+mod ledger;
 mod migrate;
 mod settings;
 mod trust;
@@ -27,6 +28,7 @@ use sqlx::{Any, AnyPool, Connection, Transaction};
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
 pub use group_commit::{BatchRow, GroupCommitter};
+pub use ledger::LedgerBatch;
 pub use migrate::{MIGRATIONS, MigrationStatus};
 pub use sqlx;
 pub use trust::{CaRecord, CertEvent, CertRecord, TrustedListEntry};

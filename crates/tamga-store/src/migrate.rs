@@ -51,6 +51,7 @@ macro_rules! migration {
 pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_trust_services"),
+    migration!(3, "0003_ledger"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"

@@ -1,0 +1,28 @@
+-- The ledger: append-only logs (entries, full Merkle tiles, signed checkpoints) and the
+-- witness's record of the latest checkpoint it cosigned per log.
+CREATE TABLE ledger_entries (
+    log     TEXT NOT NULL,
+    idx     BIGINT NOT NULL,
+    data    BYTEA NOT NULL,
+    PRIMARY KEY (log, idx)
+);
+CREATE TABLE ledger_tiles (
+    log     TEXT NOT NULL,
+    level   BIGINT NOT NULL,
+    idx     BIGINT NOT NULL,
+    hashes  BYTEA NOT NULL,
+    PRIMARY KEY (log, level, idx)
+);
+CREATE TABLE ledger_checkpoints (
+    log            TEXT NOT NULL,
+    size           BIGINT NOT NULL,
+    note           TEXT NOT NULL,
+    created_at_ms  BIGINT NOT NULL,
+    PRIMARY KEY (log, size)
+);
+CREATE TABLE ledger_witness (
+    origin         TEXT PRIMARY KEY NOT NULL,
+    size           BIGINT NOT NULL,
+    note           TEXT NOT NULL,
+    updated_at_ms  BIGINT NOT NULL
+);

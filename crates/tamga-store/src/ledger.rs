@@ -1,0 +1,203 @@
+//! Storage for the ledger (the log logic is in `tamga-ledger`; this is only SQL): entries,
+//! full tiles and signed checkpoints, written together in one transaction per batch so that a
+//! checkpoint is never stored for entries that are not; and the witness's latest cosigned
+//! checkpoint per origin, compared and replaced atomically.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError, now_ms};
+
+/// One batch of a log: entries from `first`, newly completed full tiles, and the checkpoint
+/// signed over the tree they make.
+pub struct LedgerBatch<'a> {
+    /// Log name.
+    pub log: &'a str,
+    /// Index of the first entry.
+    pub first: u64,
+    /// The entries, in order.
+    pub entries: &'a [Vec<u8>],
+    /// Full tiles: (level, index, 8192 bytes of hashes).
+    pub tiles: &'a [(u32, u64, Vec<u8>)],
+    /// The new tree size.
+    pub size: u64,
+    /// The signed checkpoint (note text).
+    pub checkpoint: &'a str,
+}
+
+fn i64_of(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt("ledger index beyond i64".into()))
+}
+
+impl Store {
+    /// Writes one batch durably (one transaction); returns once committed.
+    pub async fn ledger_write_batch(&self, b: &LedgerBatch<'_>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        // Multi-row inserts, bounded by the drivers' parameter limits.
+        for (chunk_no, chunk) in b.entries.chunks(5000).enumerate() {
+            let mut sql = String::from("INSERT INTO ledger_entries (log, idx, data) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, data) in chunk.iter().enumerate() {
+                let idx = b.first + (chunk_no * 5000 + i) as u64;
+                q = q
+                    .bind(b.log.to_string())
+                    .bind(i64_of(idx)?)
+                    .bind(data.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for (level, idx, hashes) in b.tiles {
+            sqlx::query(
+                "INSERT INTO ledger_tiles (log, level, idx, hashes) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(b.log.to_string())
+            .bind(i64::from(*level))
+            .bind(i64_of(*idx)?)
+            .bind(hashes.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO ledger_checkpoints (log, size, note, created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(b.log.to_string())
+        .bind(i64_of(b.size)?)
+        .bind(b.checkpoint.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The latest checkpoint of `log`: (size, note).
+    pub async fn ledger_latest_checkpoint(
+        &self,
+        log: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT size, note FROM ledger_checkpoints WHERE log = $1 ORDER BY size DESC LIMIT 1",
+        )
+        .bind(log.to_string())
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| -> Result<(u64, String), StoreError> {
+            let size: i64 = r.try_get(0)?;
+            Ok((size as u64, r.try_get(1)?))
+        })
+        .transpose()
+    }
+
+    /// Replaces the stored checkpoint note at `size` (adding cosignatures).
+    pub async fn ledger_update_checkpoint(
+        &self,
+        log: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE ledger_checkpoints SET note = $1 WHERE log = $2 AND size = $3")
+            .bind(note.to_string())
+            .bind(log.to_string())
+            .bind(i64_of(size)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Entries `[from, to)` of `log`.
+    pub async fn ledger_entries(
+        &self,
+        log: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT data FROM ledger_entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        )
+        .bind(log.to_string())
+        .bind(i64_of(from)?)
+        .bind(i64_of(to)?)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<Vec<u8>, _>(0).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// A full tile.
+    pub async fn ledger_tile(
+        &self,
+        log: &str,
+        level: u32,
+        idx: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT hashes FROM ledger_tiles WHERE log = $1 AND level = $2 AND idx = $3",
+        )
+        .bind(log.to_string())
+        .bind(i64::from(level))
+        .bind(i64_of(idx)?)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| r.try_get::<Vec<u8>, _>(0).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// The witness's latest cosigned checkpoint for `origin`: (size, note).
+    pub async fn witness_state(&self, origin: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query("SELECT size, note FROM ledger_witness WHERE origin = $1")
+            .bind(origin.to_string())
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(|r| -> Result<(u64, String), StoreError> {
+            let size: i64 = r.try_get(0)?;
+            Ok((size as u64, r.try_get(1)?))
+        })
+        .transpose()
+    }
+
+    /// Replaces the witness state for `origin` if it is still at `old_size` (compare and swap
+    /// inside the write transaction); returns the size found when it was not.
+    pub async fn witness_advance(
+        &self,
+        origin: &str,
+        old_size: u64,
+        new_size: u64,
+        note: &str,
+    ) -> Result<Result<(), u64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT size FROM ledger_witness WHERE origin = $1")
+            .bind(origin.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = match row {
+            Some(r) => r.try_get::<i64, _>(0)? as u64,
+            None => 0,
+        };
+        if current != old_size {
+            return Ok(Err(current));
+        }
+        sqlx::query("DELETE FROM ledger_witness WHERE origin = $1")
+            .bind(origin.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO ledger_witness (origin, size, note, updated_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(origin.to_string())
+        .bind(i64_of(new_size)?)
+        .bind(note.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}
