@@ -3,6 +3,9 @@
 //! [`merkle`] is RFC 9162 hashing and proofs; [`note`] C2SP signed notes, checkpoints and
 //! cosignatures; the log itself, its tiles and its HTTP API build on them.
 
+pub mod http;
 pub mod log;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
+pub mod witness;

@@ -152,8 +152,10 @@ pub struct Log {
     verifier: Verifier,
     state: RwLock<State>,
     queue: mpsc::Sender<Job>,
-    tiles: Mutex<HashMap<(u32, u64), Arc<Vec<Hash>>>>,
+    tiles: Mutex<TileCache>,
 }
+
+type TileCache = HashMap<(u32, u64), Arc<Vec<Hash>>>;
 
 /// The checkpoint note text signed by `signer` as `origin`.
 pub fn sign_checkpoint(
@@ -197,10 +199,10 @@ impl Log {
             .ok_or_else(|| LogError::Key("the log key must be Ed25519".into()))?;
         let verifier =
             Verifier::new(origin, TYPE_ED25519, pk).map_err(|e| LogError::Key(e.to_string()))?;
-        let (size, checkpoint) = match store.ledger_latest_checkpoint(name).await? {
-            Some(x) => x,
-            None => (0, String::new()),
-        };
+        let (size, checkpoint) = store
+            .ledger_latest_checkpoint(name)
+            .await?
+            .unwrap_or_default();
         // Rebuild the partial tiles: level 0 from the entries, higher levels from the roots of
         // the full tiles below.
         let mut edge = Edge {

@@ -55,7 +55,7 @@ pub fn valid_subtree(start: u64, end: u64) -> bool {
     start < end
         && (end - start)
             .checked_next_power_of_two()
-            .is_some_and(|p| start % p == 0)
+            .is_some_and(|p| start.is_multiple_of(p))
 }
 
 /// A source of complete-node hashes: `node(level, index)` is the MTH of leaves
@@ -376,7 +376,7 @@ impl MemoryTree {
         }
         self.levels[0].push(leaf);
         let mut level = 0;
-        while self.levels[level].len() % 2 == 0 {
+        while self.levels[level].len().is_multiple_of(2) {
             let l = &self.levels[level];
             let h = node_hash(&l[l.len() - 2], &l[l.len() - 1]);
             if self.levels.len() == level + 1 {

@@ -150,12 +150,18 @@ impl Store {
             .transpose()
     }
 
-    /// The witness's latest cosigned checkpoint for `origin`: (size, note).
-    pub async fn witness_state(&self, origin: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let row = sqlx::query("SELECT size, note FROM ledger_witness WHERE origin = $1")
-            .bind(origin.to_string())
-            .fetch_optional(self.reader())
-            .await?;
+    /// Witness `witness`'s latest cosigned checkpoint for `origin`: (size, note).
+    pub async fn witness_state(
+        &self,
+        witness: &str,
+        origin: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let row =
+            sqlx::query("SELECT size, note FROM ledger_witness WHERE witness = $1 AND origin = $2")
+                .bind(witness.to_string())
+                .bind(origin.to_string())
+                .fetch_optional(self.reader())
+                .await?;
         row.map(|r| -> Result<(u64, String), StoreError> {
             let size: i64 = r.try_get(0)?;
             Ok((size as u64, r.try_get(1)?))
@@ -167,13 +173,15 @@ impl Store {
     /// inside the write transaction); returns the size found when it was not.
     pub async fn witness_advance(
         &self,
+        witness: &str,
         origin: &str,
         old_size: u64,
         new_size: u64,
         note: &str,
     ) -> Result<Result<(), u64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT size FROM ledger_witness WHERE origin = $1")
+        let row = sqlx::query("SELECT size FROM ledger_witness WHERE witness = $1 AND origin = $2")
+            .bind(witness.to_string())
             .bind(origin.to_string())
             .fetch_optional(&mut *tx)
             .await?;
@@ -184,13 +192,15 @@ impl Store {
         if current != old_size {
             return Ok(Err(current));
         }
-        sqlx::query("DELETE FROM ledger_witness WHERE origin = $1")
+        sqlx::query("DELETE FROM ledger_witness WHERE witness = $1 AND origin = $2")
+            .bind(witness.to_string())
             .bind(origin.to_string())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO ledger_witness (origin, size, note, updated_at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO ledger_witness (witness, origin, size, note, updated_at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
+        .bind(witness.to_string())
         .bind(origin.to_string())
         .bind(i64_of(new_size)?)
         .bind(note.to_string())

@@ -60,6 +60,11 @@ enum Command {
     /// Validate signatures (EN 319 102-1); exit 0 TOTAL-PASSED, 1 TOTAL-FAILED,
     /// 2 INDETERMINATE, 3 when nothing could be validated.
     Verify(crate::verify_cli::VerifyArgs),
+    /// The ledger: append, checkpoints, offline receipts.
+    Ledger {
+        #[command(subcommand)]
+        command: crate::ledger_cli::LedgerCommand,
+    },
     /// Check a configuration without starting anything.
     Config {
         #[command(subcommand)]
@@ -132,6 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
+        Command::Ledger { command } => crate::ledger_cli::run(command).await,
         Command::Keys { config, command } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             let keys = startup::open_key_store(&config)?;

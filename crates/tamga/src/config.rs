@@ -37,6 +37,94 @@ pub struct Config {
     pub log: LogConfig,
     /// Trust services.
     pub trust: TrustConfig,
+    /// The ledger (transparency logs).
+    pub ledger: LedgerConfig,
+    /// Witnesses.
+    pub witness: WitnessConfig,
+}
+
+/// The ledger role: named logs with one Ed25519 key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// Log names (URL path elements).
+    pub logs: Vec<String>,
+    /// Checkpoint origin prefix; origin = `<prefix>/<log>`. Default: the node's host.
+    pub origin_prefix: Option<String>,
+    /// Label of the log key (Ed25519) in the key store; created if missing.
+    pub key_label: String,
+    /// File with the bearer token `POST /ledger/{log}/entries` requires (mode 0600), else
+    /// `TAMGA_LEDGER_TOKEN`; with neither, HTTP appends are refused.
+    pub append_token_file: Option<PathBuf>,
+    /// Most entries per batch.
+    pub max_batch: usize,
+    /// Longest an entry waits for its batch, milliseconds.
+    pub max_delay_ms: u64,
+    /// Witnesses to collect cosignatures from.
+    pub witnesses: Vec<WitnessPeer>,
+    /// Also submit to the witnesses this node runs (the demo).
+    pub local_witnesses: bool,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            logs: ["exchange", "access", "notary", "archive"]
+                .map(String::from)
+                .to_vec(),
+            origin_prefix: None,
+            key_label: "ledger".into(),
+            append_token_file: None,
+            max_batch: 4096,
+            max_delay_ms: 50,
+            witnesses: vec![],
+            local_witnesses: false,
+        }
+    }
+}
+
+/// A witness the logs submit to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessPeer {
+    /// Its `add-checkpoint` URL.
+    pub url: String,
+    /// Its cosignature vkey.
+    pub vkey: String,
+}
+
+/// The witness role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessConfig {
+    /// Witnesses this node runs: served at `/witness/<path>/add-checkpoint`.
+    pub witnesses: Vec<LocalWitness>,
+    /// Logs they witness (origin + log vkey).
+    pub logs: Vec<WitnessedLog>,
+    /// Also witness this node's own ledger logs.
+    pub local_logs: bool,
+}
+
+/// One witness this node runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocalWitness {
+    /// URL path element.
+    pub path: String,
+    /// Witness name (a schema-less URL).
+    pub name: String,
+    /// Ed25519 key label in the key store; created if missing.
+    pub key_label: String,
+}
+
+/// A log a witness trusts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessedLog {
+    /// Checkpoint origin.
+    pub origin: String,
+    /// The log's vkey.
+    pub vkey: String,
 }
 
 /// A role a node can run. Later issues add the trust services, registry, gateway, ledger,
@@ -48,11 +136,15 @@ pub enum Role {
     Node,
     /// Trust services: CAs, OCSP, CRLs, the trusted list (`/pki/…`).
     Trust,
+    /// Transparency logs (`/ledger/…`).
+    Ledger,
+    /// Witnesses (`/witness/…`).
+    Witness,
 }
 
 impl Role {
     /// Every role this binary can run.
-    pub const ALL: &'static [Role] = &[Role::Node, Role::Trust];
+    pub const ALL: &'static [Role] = &[Role::Node, Role::Trust, Role::Ledger, Role::Witness];
 }
 
 /// The trust-services role (with signature validation at `POST /api/v1/validate`).
@@ -164,6 +256,8 @@ impl Default for Config {
             keys: KeysConfig::default(),
             log: LogConfig::default(),
             trust: TrustConfig::default(),
+            ledger: LedgerConfig::default(),
+            witness: WitnessConfig::default(),
         }
     }
 }

@@ -46,6 +46,23 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     };
     config.keys.passphrase_file = Some(passphrase_file);
     config.trust.admin_token_file = Some(ensure_secret_file(data, "secrets/admin-token")?);
+    // The ledger: four logs witnessed by two witnesses this node also runs.
+    config.ledger.append_token_file = Some(ensure_secret_file(data, "secrets/ledger-token")?);
+    config.ledger.local_witnesses = true;
+    // A stable origin: the demo's port changes from run to run, its logs' identity must not.
+    config.ledger.origin_prefix = Some("ledger.tamga-demo.mn".into());
+    config.witness = crate::config::WitnessConfig {
+        witnesses: ["w1", "w2"]
+            .iter()
+            .map(|w| crate::config::LocalWitness {
+                path: (*w).into(),
+                name: format!("witness.tamga-demo.mn/{w}"),
+                key_label: format!("witness-{w}"),
+            })
+            .collect(),
+        logs: vec![],
+        local_logs: true,
+    };
     config.validate()?;
     startup::init_logging(&config);
     let manifest_path = data.join("demo.json");
@@ -65,6 +82,19 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                 };
                 let mut manifest = manifest(&started, country);
                 manifest["signed_documents"] = documents;
+                manifest["ledger"] = json!({
+                    "append_token_file": "secrets/ledger-token",
+                    "logs": started.logs.iter().map(|l| json!({
+                        "name": l.name(),
+                        "origin": l.origin(),
+                        "vkey": l.verifier().vkey(),
+                        "checkpoint": format!("{}/ledger/{}/checkpoint", started.base_url, l.name()),
+                        "tiles": format!("{}/ledger/{}/tile/", started.base_url, l.name()),
+                    })).collect::<Vec<_>>(),
+                    "witnesses": started.witnesses.iter().map(|(name, vkey, url)| json!({
+                        "name": name, "vkey": vkey, "add_checkpoint": url,
+                    })).collect::<Vec<_>>(),
+                });
                 write_atomically(
                     &manifest_path,
                     serde_json::to_string_pretty(&manifest)?.as_bytes(),

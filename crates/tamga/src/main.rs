@@ -9,6 +9,8 @@ mod config;
 mod demo;
 mod demo_contract;
 mod demo_country;
+mod ledger_cli;
+mod ledger_role;
 mod pki_cli;
 mod roles;
 mod secrets;

@@ -33,6 +33,10 @@ pub struct Started {
     pub trust: Option<Arc<TrustServices>>,
     /// The node's public base URL.
     pub base_url: String,
+    /// The ledger's logs, when that role runs.
+    pub logs: Vec<Arc<tamga_ledger::log::Log>>,
+    /// The witnesses this node runs: (name, vkey, add-checkpoint URL).
+    pub witnesses: Vec<(String, String, String)>,
 }
 
 /// Runs once the node listens (the demo seeds its country and writes its manifest here).
@@ -273,8 +277,12 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 builder = builder.merge(routes, api);
                 trust = Some(services);
             }
+            // Wired after the loop: witnesses need the logs' keys.
+            Role::Ledger | Role::Witness => {}
         }
     }
+    let (logs, witnesses) =
+        crate::ledger_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
     let node = builder.build().serve(listener).context("server")?;
     tracing::info!(
         listen = %node.local_addr(),
@@ -289,6 +297,8 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         data_dir: config.data_dir.clone(),
         trust,
         base_url,
+        logs,
+        witnesses,
     };
     Ok((node, store, started))
 }

@@ -21,8 +21,10 @@ CREATE TABLE ledger_checkpoints (
     PRIMARY KEY (log, size)
 );
 CREATE TABLE ledger_witness (
-    origin         TEXT PRIMARY KEY NOT NULL,
+    witness        TEXT NOT NULL,
+    origin         TEXT NOT NULL,
     size           BIGINT NOT NULL,
     note           TEXT NOT NULL,
-    updated_at_ms  BIGINT NOT NULL
+    updated_at_ms  BIGINT NOT NULL,
+    PRIMARY KEY (witness, origin)
 );

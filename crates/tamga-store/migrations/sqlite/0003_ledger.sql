@@ -21,8 +21,10 @@ CREATE TABLE ledger_checkpoints (
     PRIMARY KEY (log, size)
 );
 CREATE TABLE ledger_witness (
-    origin         TEXT PRIMARY KEY NOT NULL,
+    witness        TEXT NOT NULL,
+    origin         TEXT NOT NULL,
     size           INTEGER NOT NULL,
     note           TEXT NOT NULL,
-    updated_at_ms  INTEGER NOT NULL
+    updated_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (witness, origin)
 );
