@@ -125,10 +125,9 @@ impl Witness {
                 return Err(refuse(422, "no proof is needed from size 0"));
             }
         } else {
-            let prev = Note::parse(stored_note.as_bytes())
-                .ok()
-                .and_then(|n| Checkpoint::parse(&n.text).ok())
-                .ok_or_else(|| refuse(500, "stored checkpoint unreadable"))?;
+            // The stored record is the checkpoint text this witness verified and cosigned.
+            let prev = Checkpoint::parse(&stored_note)
+                .map_err(|_| refuse(500, "stored checkpoint unreadable"))?;
             if old == cp.size {
                 if prev.root != cp.root {
                     return Err(refuse(422, "same size, different root"));
