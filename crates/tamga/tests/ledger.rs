@@ -18,6 +18,9 @@ use tamga_ledger::note::{Checkpoint, Note, Verifier};
 
 const TOKEN: &str = "ledger-test-token";
 
+/// (index, entry) pairs the log acknowledged.
+type Acked = Vec<(u64, Vec<u8>)>;
+
 fn start(dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tamga"))
         .args([
@@ -77,7 +80,7 @@ async fn sigkill_during_appends_loses_nothing_acknowledged() {
     let port = free_port();
     config(dir.path(), port);
     let client = reqwest::Client::new();
-    let acked: Arc<Mutex<Vec<(u64, Vec<u8>)>>> = Arc::default();
+    let acked: Arc<Mutex<Acked>> = Arc::default();
     let mut seen: Vec<Checkpoint> = Vec::new();
     let mut counter = 0u64;
     for round in 0..3 {
