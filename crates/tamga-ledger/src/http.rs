@@ -170,8 +170,10 @@ async fn tile(State(s): St, Path((log, path)): Path<(String, String)>) -> Respon
 
 #[derive(Deserialize, utoipa::IntoParams)]
 struct InclusionQuery {
-    /// Entry index.
-    index: u64,
+    /// Entry index (or give `leaf_hash`).
+    index: Option<u64>,
+    /// The entry's RFC 9162 leaf hash, base64 (instead of `index`).
+    leaf_hash: Option<String>,
     /// Tree size (default: the current checkpoint's).
     size: Option<u64>,
 }
@@ -207,16 +209,35 @@ async fn inclusion(
         Err(r) => return r,
     };
     let size = q.size.unwrap_or_else(|| l.size());
-    let proof = match l.inclusion_proof(q.index, size).await {
+    let index = match (q.index, &q.leaf_hash) {
+        (Some(i), None) => i,
+        (None, Some(h)) => {
+            let Ok(h) = base64::engine::general_purpose::STANDARD.decode(h) else {
+                return text(StatusCode::BAD_REQUEST, "leaf_hash is not base64");
+            };
+            match l.index_of(&h, size).await {
+                Ok(i) => i,
+                Err(LogError::OutOfRange(m)) => return text(StatusCode::NOT_FOUND, m),
+                Err(e) => return log_error(e),
+            }
+        }
+        _ => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of index and leaf_hash",
+            );
+        }
+    };
+    let proof = match l.inclusion_proof(index, size).await {
         Ok(p) => p,
         Err(e) => return log_error(e),
     };
-    let leaf = match l.entry(q.index).await {
+    let leaf = match l.entry(index).await {
         Ok(e) => crate::merkle::leaf_hash(&e),
         Err(e) => return log_error(e),
     };
     axum::Json(ProofBody {
-        from: q.index,
+        from: index,
         size,
         proof: proof.iter().map(|h| b64(h)).collect(),
         leaf_hash: Some(b64(&leaf)),

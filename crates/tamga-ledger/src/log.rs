@@ -495,6 +495,14 @@ impl Log {
             .await
     }
 
+    /// The index of the first entry with leaf hash `leaf` in the tree of `size`.
+    pub async fn index_of(&self, leaf: &[u8], size: u64) -> Result<u64, LogError> {
+        self.store
+            .ledger_index_of(&self.name, leaf, size)
+            .await?
+            .ok_or_else(|| LogError::OutOfRange("no entry with this leaf hash in the tree".into()))
+    }
+
     /// Entry `index`.
     pub async fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
         self.store
@@ -580,8 +588,9 @@ async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
     let first = edge.size;
     let mut full = Vec::new();
     let entries: Vec<Vec<u8>> = jobs.iter().map(|j| j.entry.clone()).collect();
-    for e in &entries {
-        edge.push(merkle::leaf_hash(e), &mut full);
+    let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
+    for l in &leaves {
+        edge.push(*l, &mut full);
     }
     let cp = Checkpoint {
         origin: log.origin.clone(),
@@ -597,6 +606,7 @@ async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
             log: &log.name,
             first,
             entries: &entries,
+            leaves: &leaves,
             tiles: &tiles,
             size: edge.size,
             checkpoint: &note,

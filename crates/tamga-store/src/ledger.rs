@@ -16,6 +16,8 @@ pub struct LedgerBatch<'a> {
     pub first: u64,
     /// The entries, in order.
     pub entries: &'a [Vec<u8>],
+    /// Their leaf hashes.
+    pub leaves: &'a [[u8; 32]],
     /// Full tiles: (level, index, 8192 bytes of hashes).
     pub tiles: &'a [(u32, u64, Vec<u8>)],
     /// The new tree size.
@@ -34,20 +36,31 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Multi-row inserts, bounded by the drivers' parameter limits.
         for (chunk_no, chunk) in b.entries.chunks(5000).enumerate() {
-            let mut sql = String::from("INSERT INTO ledger_entries (log, idx, data) VALUES ");
+            let mut sql = String::from("INSERT INTO ledger_entries (log, idx, data, leaf) VALUES ");
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${})",
+                    i * 4 + 1,
+                    i * 4 + 2,
+                    i * 4 + 3,
+                    i * 4 + 4
+                ));
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (i, data) in chunk.iter().enumerate() {
-                let idx = b.first + (chunk_no * 5000 + i) as u64;
+                let k = chunk_no * 5000 + i;
+                let leaf = b
+                    .leaves
+                    .get(k)
+                    .ok_or_else(|| StoreError::Corrupt("leaf hashes missing".into()))?;
                 q = q
                     .bind(b.log.to_string())
-                    .bind(i64_of(idx)?)
-                    .bind(data.clone());
+                    .bind(i64_of(b.first + k as u64)?)
+                    .bind(data.clone())
+                    .bind(leaf.to_vec());
             }
             q.execute(&mut *tx).await?;
         }
@@ -129,6 +142,29 @@ impl Store {
         rows.iter()
             .map(|r| r.try_get::<Vec<u8>, _>(0).map_err(StoreError::from))
             .collect()
+    }
+
+    /// The first index whose entry has leaf hash `leaf`, below `size`.
+    pub async fn ledger_index_of(
+        &self,
+        log: &str,
+        leaf: &[u8],
+        size: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT idx FROM ledger_entries WHERE log = $1 AND leaf = $2 AND idx < $3 ORDER BY idx LIMIT 1",
+        )
+        .bind(log.to_string())
+        .bind(leaf.to_vec())
+        .bind(i64_of(size)?)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| {
+            r.try_get::<i64, _>(0)
+                .map(|i| i as u64)
+                .map_err(StoreError::from)
+        })
+        .transpose()
     }
 
     /// A full tile.

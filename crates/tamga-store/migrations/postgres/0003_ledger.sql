@@ -4,8 +4,11 @@ CREATE TABLE ledger_entries (
     log     TEXT NOT NULL,
     idx     BIGINT NOT NULL,
     data    BYTEA NOT NULL,
+    leaf    BYTEA NOT NULL,
     PRIMARY KEY (log, idx)
 );
+-- Inclusion proofs by leaf hash (RFC 9162 leaf hash of the entry).
+CREATE INDEX ledger_entries_leaf ON ledger_entries (log, leaf);
 CREATE TABLE ledger_tiles (
     log     TEXT NOT NULL,
     level   BIGINT NOT NULL,
