@@ -8,4 +8,5 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+pub mod tiles;
 pub mod witness;

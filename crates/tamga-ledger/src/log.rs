@@ -17,6 +17,7 @@ use tamga_store::{LedgerBatch, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::merkle::{self, Hash, NodeSource};
+use crate::tiles::{ExpandedTile, locate};
 use crate::note::{Checkpoint, Note, NoteSignature, TYPE_ED25519, Verifier, key_id};
 
 /// Hashes per full tile.
@@ -155,7 +156,7 @@ pub struct Log {
     tiles: Mutex<TileCache>,
 }
 
-type TileCache = HashMap<(u32, u64), Arc<Vec<Hash>>>;
+type TileCache = HashMap<(u32, u64), Arc<ExpandedTile>>;
 
 /// The checkpoint note text signed by `signer` as `origin`.
 pub fn sign_checkpoint(
@@ -359,15 +360,15 @@ impl Log {
         index: u64,
         width: usize,
     ) -> Result<Option<Vec<u8>>, LogError> {
-        let hashes = self.tile_hashes(level, index).await?;
-        Ok(hashes.and_then(|h| (h.len() >= width).then(|| h[..width].concat())))
+        let tile = self.tile_hashes(level, index).await?;
+        Ok(tile.and_then(|t| (t.hashes().len() >= width).then(|| t.hashes()[..width].concat())))
     }
 
     async fn tile_hashes(
         &self,
         level: u32,
         index: u64,
-    ) -> Result<Option<Arc<Vec<Hash>>>, LogError> {
+    ) -> Result<Option<Arc<ExpandedTile>>, LogError> {
         if let Some(t) = self
             .tiles
             .lock()
@@ -387,7 +388,7 @@ impl Log {
                     .partials
                     .get(level as usize)
                     .filter(|p| !p.is_empty())
-                    .map(|p| Arc::new(p.clone())));
+                    .map(|p| Arc::new(ExpandedTile::new(p.clone()))));
             }
             if index > s.edge.size / per_tile {
                 return Ok(None);
@@ -395,7 +396,7 @@ impl Log {
         }
         match self.store.ledger_tile(&self.name, level, index).await? {
             Some(b) => {
-                let t = Arc::new(hashes_of(&b));
+                let t = Arc::new(ExpandedTile::new(hashes_of(&b)));
                 let mut cache = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() > 65_536 {
                     cache.clear();
@@ -435,7 +436,7 @@ impl Log {
         &self,
         f: impl Fn(&dyn NodeSource) -> Result<T, String>,
     ) -> Result<T, LogError> {
-        let mut loaded: HashMap<(u32, u64), Arc<Vec<Hash>>> = HashMap::new();
+        let mut loaded: TileCache = HashMap::new();
         for _ in 0..64 {
             let src = TileNodes {
                 tiles: &loaded,
@@ -515,25 +516,20 @@ impl Log {
 
 /// Nodes from tiles: node (8t + r, i) is the perfect hash of 2^r hashes of tile level t.
 struct TileNodes<'a> {
-    tiles: &'a HashMap<(u32, u64), Arc<Vec<Hash>>>,
+    tiles: &'a TileCache,
     missing: Mutex<Vec<(u32, u64)>>,
 }
 
 impl NodeSource for TileNodes<'_> {
     fn node(&self, level: u32, index: u64) -> Result<Hash, String> {
-        let (t, r) = (level / 8, level % 8);
-        let first = index << r;
-        let n = 1usize << r;
-        let tile = first / TILE_WIDTH as u64;
-        let off = (first % TILE_WIDTH as u64) as usize;
+        let (t, tile, r, j) = locate(level, index);
         match self.tiles.get(&(t, tile)) {
-            Some(hs) if hs.len() >= off + n => Ok(perfect_root(&hs[off..off + n])),
-            Some(_) => Err(format!("node ({level}, {index}) is beyond the tree")),
+            Some(x) => x
+                .node(r, j)
+                .copied()
+                .ok_or_else(|| format!("node ({level}, {index}) is beyond the tree")),
             None => {
-                self.missing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((t, tile));
+                self.missing.lock().unwrap_or_else(|p| p.into_inner()).push((t, tile));
                 Ok([0; 32])
             }
         }
@@ -615,7 +611,7 @@ async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
     {
         let mut cache = log.tiles.lock().unwrap_or_else(|p| p.into_inner());
         for (l, i, h) in full {
-            cache.insert((l, i), Arc::new(h));
+            cache.insert((l, i), Arc::new(ExpandedTile::new(h)));
         }
     }
     let mut s = log.state.write().unwrap_or_else(|p| p.into_inner());
