@@ -147,6 +147,7 @@ struct State {
 /// A log and its sequencer.
 pub struct Log {
     name: String,
+    id: i64,
     origin: String,
     store: Store,
     signer: Arc<dyn Signer>,
@@ -200,8 +201,9 @@ impl Log {
             .ok_or_else(|| LogError::Key("the log key must be Ed25519".into()))?;
         let verifier =
             Verifier::new(origin, TYPE_ED25519, pk).map_err(|e| LogError::Key(e.to_string()))?;
+        let id = store.ledger_log_id(name).await?;
         let (size, checkpoint) = store
-            .ledger_latest_checkpoint(name)
+            .ledger_latest_checkpoint(id)
             .await?
             .unwrap_or_default();
         // Rebuild the partial tiles: level 0 from the entries, higher levels from the roots of
@@ -219,7 +221,7 @@ impl Log {
             let mut hs = Vec::with_capacity(count);
             if level == 0 {
                 for e in store
-                    .ledger_entries(name, start_hash, start_hash + count as u64)
+                    .ledger_entries(id, start_hash, start_hash + count as u64)
                     .await?
                 {
                     hs.push(merkle::leaf_hash(&e));
@@ -227,7 +229,7 @@ impl Log {
             } else {
                 for i in 0..count as u64 {
                     let t = store
-                        .ledger_tile(name, level - 1, start_hash + i)
+                        .ledger_tile(id, level - 1, start_hash + i)
                         .await?
                         .ok_or_else(|| {
                             LogError::Corrupt(format!(
@@ -278,6 +280,7 @@ impl Log {
         let (queue, rx) = mpsc::channel(options.max_batch.max(1) * 4);
         let log = Arc::new(Log {
             name: name.into(),
+            id,
             origin: origin.into(),
             store,
             signer,
@@ -343,7 +346,7 @@ impl Log {
     /// Replaces the served checkpoint with a cosigned version of the same tree.
     pub async fn set_cosigned(&self, size: u64, note: String) -> Result<(), LogError> {
         self.store
-            .ledger_update_checkpoint(&self.name, size, &note)
+            .ledger_update_checkpoint(self.id, size, &note)
             .await?;
         let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
         if s.edge.size == size {
@@ -394,7 +397,7 @@ impl Log {
                 return Ok(None);
             }
         }
-        match self.store.ledger_tile(&self.name, level, index).await? {
+        match self.store.ledger_tile(self.id, level, index).await? {
             Some(b) => {
                 let t = Arc::new(ExpandedTile::new(hashes_of(&b)));
                 let mut cache = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
@@ -421,7 +424,7 @@ impl Log {
         }
         let entries = self
             .store
-            .ledger_entries(&self.name, start, start + width as u64)
+            .ledger_entries(self.id, start, start + width as u64)
             .await?;
         let mut out = Vec::new();
         for e in entries {
@@ -498,8 +501,11 @@ impl Log {
 
     /// The index of the first entry with leaf hash `leaf` in the tree of `size`.
     pub async fn index_of(&self, leaf: &[u8], size: u64) -> Result<u64, LogError> {
+        let leaf: &[u8; 32] = leaf
+            .try_into()
+            .map_err(|_| LogError::OutOfRange("a leaf hash has 32 bytes".into()))?;
         self.store
-            .ledger_index_of(&self.name, leaf, size)
+            .ledger_index_of(self.id, leaf, size)
             .await?
             .ok_or_else(|| LogError::OutOfRange("no entry with this leaf hash in the tree".into()))
     }
@@ -507,7 +513,7 @@ impl Log {
     /// Entry `index`.
     pub async fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
         self.store
-            .ledger_entries(&self.name, index, index + 1)
+            .ledger_entries(self.id, index, index + 1)
             .await?
             .pop()
             .ok_or_else(|| LogError::OutOfRange(format!("no entry {index}")))
@@ -599,7 +605,7 @@ async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
         full.iter().map(|(l, i, h)| (*l, *i, h.concat())).collect();
     log.store
         .ledger_write_batch(&LedgerBatch {
-            log: &log.name,
+            log: log.id,
             first,
             entries: &entries,
             leaves: &leaves,

@@ -10,8 +10,8 @@ use crate::{Store, StoreError, now_ms};
 /// One batch of a log: entries from `first`, newly completed full tiles, and the checkpoint
 /// signed over the tree they make.
 pub struct LedgerBatch<'a> {
-    /// Log name.
-    pub log: &'a str,
+    /// Log number ([`Store::ledger_log_id`]).
+    pub log: i64,
     /// Index of the first entry.
     pub first: u64,
     /// The entries, in order.
@@ -26,17 +26,57 @@ pub struct LedgerBatch<'a> {
     pub checkpoint: &'a str,
 }
 
+/// The index key of a leaf hash: its first 8 bytes as a signed integer.
+pub fn leaf_key(leaf: &[u8; 32]) -> i64 {
+    i64::from_be_bytes([leaf[0], leaf[1], leaf[2], leaf[3], leaf[4], leaf[5], leaf[6], leaf[7]])
+}
+
 fn i64_of(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt("ledger index beyond i64".into()))
 }
 
 impl Store {
+    /// The number of log `name`, registering it on first use.
+    pub async fn ledger_log_id(&self, name: &str) -> Result<i64, StoreError> {
+        let find = |pool| async move {
+            sqlx::query("SELECT id FROM ledger_logs WHERE name = $1")
+                .bind(name.to_string())
+                .fetch_optional(pool)
+                .await
+        };
+        if let Some(r) = find(self.reader()).await? {
+            return Ok(r.try_get(0)?);
+        }
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT id FROM ledger_logs WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = match row {
+            Some(r) => r.try_get(0)?,
+            None => {
+                let next: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_logs")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                sqlx::query("INSERT INTO ledger_logs (id, name) VALUES ($1, $2)")
+                    .bind(next)
+                    .bind(name.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                next
+            }
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Writes one batch durably (one transaction); returns once committed.
     pub async fn ledger_write_batch(&self, b: &LedgerBatch<'_>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         // Multi-row inserts, bounded by the drivers' parameter limits.
         for (chunk_no, chunk) in b.entries.chunks(5000).enumerate() {
-            let mut sql = String::from("INSERT INTO ledger_entries (log, idx, data, leaf) VALUES ");
+            let mut sql = String::from("INSERT INTO ledger_entries (log_id, idx, data, leaf_key) VALUES ");
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
@@ -57,18 +97,18 @@ impl Store {
                     .get(k)
                     .ok_or_else(|| StoreError::Corrupt("leaf hashes missing".into()))?;
                 q = q
-                    .bind(b.log.to_string())
+                    .bind(b.log)
                     .bind(i64_of(b.first + k as u64)?)
                     .bind(data.clone())
-                    .bind(leaf.to_vec());
+                    .bind(leaf_key(leaf));
             }
             q.execute(&mut *tx).await?;
         }
         for (level, idx, hashes) in b.tiles {
             sqlx::query(
-                "INSERT INTO ledger_tiles (log, level, idx, hashes) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO ledger_tiles (log_id, level, idx, hashes) VALUES ($1, $2, $3, $4)",
             )
-            .bind(b.log.to_string())
+            .bind(b.log)
             .bind(i64::from(*level))
             .bind(i64_of(*idx)?)
             .bind(hashes.clone())
@@ -76,9 +116,9 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO ledger_checkpoints (log, size, note, created_at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO ledger_checkpoints (log_id, size, note, created_at_ms) VALUES ($1, $2, $3, $4)",
         )
-        .bind(b.log.to_string())
+        .bind(b.log)
         .bind(i64_of(b.size)?)
         .bind(b.checkpoint.to_string())
         .bind(now_ms())
@@ -91,12 +131,12 @@ impl Store {
     /// The latest checkpoint of `log`: (size, note).
     pub async fn ledger_latest_checkpoint(
         &self,
-        log: &str,
+        log: i64,
     ) -> Result<Option<(u64, String)>, StoreError> {
         let row = sqlx::query(
-            "SELECT size, note FROM ledger_checkpoints WHERE log = $1 ORDER BY size DESC LIMIT 1",
+            "SELECT size, note FROM ledger_checkpoints WHERE log_id = $1 ORDER BY size DESC LIMIT 1",
         )
-        .bind(log.to_string())
+        .bind(log)
         .fetch_optional(self.reader())
         .await?;
         row.map(|r| -> Result<(u64, String), StoreError> {
@@ -109,14 +149,14 @@ impl Store {
     /// Replaces the stored checkpoint note at `size` (adding cosignatures).
     pub async fn ledger_update_checkpoint(
         &self,
-        log: &str,
+        log: i64,
         size: u64,
         note: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE ledger_checkpoints SET note = $1 WHERE log = $2 AND size = $3")
+        sqlx::query("UPDATE ledger_checkpoints SET note = $1 WHERE log_id = $2 AND size = $3")
             .bind(note.to_string())
-            .bind(log.to_string())
+            .bind(log)
             .bind(i64_of(size)?)
             .execute(&mut *tx)
             .await?;
@@ -127,14 +167,14 @@ impl Store {
     /// Entries `[from, to)` of `log`.
     pub async fn ledger_entries(
         &self,
-        log: &str,
+        log: i64,
         from: u64,
         to: u64,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT data FROM ledger_entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+            "SELECT data FROM ledger_entries WHERE log_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
         )
-        .bind(log.to_string())
+        .bind(log)
         .bind(i64_of(from)?)
         .bind(i64_of(to)?)
         .fetch_all(self.reader())
@@ -147,37 +187,43 @@ impl Store {
     /// The first index whose entry has leaf hash `leaf`, below `size`.
     pub async fn ledger_index_of(
         &self,
-        log: &str,
-        leaf: &[u8],
+        log: i64,
+        leaf: &[u8; 32],
         size: u64,
     ) -> Result<Option<u64>, StoreError> {
-        let row = sqlx::query(
-            "SELECT idx FROM ledger_entries WHERE log = $1 AND leaf = $2 AND idx < $3 ORDER BY idx LIMIT 1",
+        // Candidates by the 8-byte key, confirmed by rehashing their data.
+        let rows = sqlx::query(
+            "SELECT idx, data FROM ledger_entries WHERE log_id = $1 AND leaf_key = $2 AND idx < $3 ORDER BY idx",
         )
-        .bind(log.to_string())
-        .bind(leaf.to_vec())
+        .bind(log)
+        .bind(leaf_key(leaf))
         .bind(i64_of(size)?)
-        .fetch_optional(self.reader())
+        .fetch_all(self.reader())
         .await?;
-        row.map(|r| {
-            r.try_get::<i64, _>(0)
-                .map(|i| i as u64)
-                .map_err(StoreError::from)
-        })
-        .transpose()
+        for r in rows {
+            let data: Vec<u8> = r.try_get(1)?;
+            let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+            ctx.update(&[0]);
+            ctx.update(&data);
+            if ctx.finish().as_ref() == leaf {
+                let idx: i64 = r.try_get(0)?;
+                return Ok(Some(idx as u64));
+            }
+        }
+        Ok(None)
     }
 
     /// A full tile.
     pub async fn ledger_tile(
         &self,
-        log: &str,
+        log: i64,
         level: u32,
         idx: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query(
-            "SELECT hashes FROM ledger_tiles WHERE log = $1 AND level = $2 AND idx = $3",
+            "SELECT hashes FROM ledger_tiles WHERE log_id = $1 AND level = $2 AND idx = $3",
         )
-        .bind(log.to_string())
+        .bind(log)
         .bind(i64::from(level))
         .bind(i64_of(idx)?)
         .fetch_optional(self.reader())
