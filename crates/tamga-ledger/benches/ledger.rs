@@ -16,16 +16,29 @@ use tamga_ledger::merkle;
 use tamga_store::{Store, StoreOptions};
 
 fn secs() -> f64 {
-    std::env::var("TAMGA_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0)
+    std::env::var("TAMGA_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0)
 }
 
 async fn appends(url: &str, max_batch: usize, appenders: usize, secs: f64) -> (f64, f64, f64, u64) {
     let store = Store::open(url, &StoreOptions::default()).await.unwrap();
-    let key: Arc<dyn Signer> = Arc::new(SoftwareSigner::generate("b", KeyAlgorithm::Ed25519).unwrap());
+    let key: Arc<dyn Signer> =
+        Arc::new(SoftwareSigner::generate("b", KeyAlgorithm::Ed25519).unwrap());
     let name = format!("bench{max_batch}x{appenders}");
-    let log = Log::open(&name, &format!("bench.tamga.mn/{name}"), store, key, LogOptions { max_batch, max_delay: Duration::from_millis(20) })
-        .await
-        .unwrap();
+    let log = Log::open(
+        &name,
+        &format!("bench.tamga.mn/{name}"),
+        store,
+        key,
+        LogOptions {
+            max_batch,
+            max_delay: Duration::from_millis(20),
+        },
+    )
+    .await
+    .unwrap();
     let end = Instant::now() + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for w in 0..appenders {
@@ -53,18 +66,33 @@ async fn appends(url: &str, max_batch: usize, appenders: usize, secs: f64) -> (f
     }
     let elapsed = start.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
-    let p = |q: f64| lat.get(((lat.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0);
+    let p = |q: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     (lat.len() as f64 / elapsed, p(0.5), p(0.99), log.size())
 }
 
 fn main() {
     let secs = secs();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("ledger.db").display());
-    println!("## Durable appends (entry 132 bytes; acknowledged after commit of entries + tiles + signed checkpoint)");
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("ledger.db").display()
+    );
+    println!(
+        "## Durable appends (entry 132 bytes; acknowledged after commit of entries + tiles + signed checkpoint)"
+    );
     println!();
-    println!("| backend | batching | appenders | entries/s | p50 to checkpoint | p99 to checkpoint | vs batch 1 |");
+    println!(
+        "| backend | batching | appenders | entries/s | p50 to checkpoint | p99 to checkpoint | vs batch 1 |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut backends = vec![("sqlite", sqlite.clone())];
     if let Ok(pg) = std::env::var("TAMGA_TEST_DATABASE_URL") {
@@ -72,14 +100,33 @@ fn main() {
     }
     for (name, url) in &backends {
         let (base, b50, b99, _) = rt.block_on(appends(url, 1, 64, secs / 2.0));
-        println!("| {name} | off (max_batch 1) | 64 | {base:.0} | {:.1} ms | {:.1} ms | 1.0× |", b50 * 1e3, b99 * 1e3);
+        println!(
+            "| {name} | off (max_batch 1) | 64 | {base:.0} | {:.1} ms | {:.1} ms | 1.0× |",
+            b50 * 1e3,
+            b99 * 1e3
+        );
         let (rate, p50, p99, _) = rt.block_on(appends(url, 4096, 2048, secs));
-        println!("| {name} | max_batch 4096, max_delay 20 ms | 2048 | {rate:.0} | {:.1} ms | {:.1} ms | {:.1}× |", p50 * 1e3, p99 * 1e3, rate / base);
+        println!(
+            "| {name} | max_batch 4096, max_delay 20 ms | 2048 | {rate:.0} | {:.1} ms | {:.1} ms | {:.1}× |",
+            p50 * 1e3,
+            p99 * 1e3,
+            rate / base
+        );
     }
-    let db_bytes: u64 = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+    let db_bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
     let entries_in_db: u64 = rt.block_on(async {
-        let store = Store::open(&sqlite, &StoreOptions::default()).await.unwrap();
-        let row: (i64,) = tamga_store::sqlx::query_as("SELECT COUNT(*) FROM ledger_entries").fetch_one(store.reader()).await.unwrap();
+        let store = Store::open(&sqlite, &StoreOptions::default())
+            .await
+            .unwrap();
+        let row: (i64,) = tamga_store::sqlx::query_as("SELECT COUNT(*) FROM ledger_entries")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
         row.0 as u64
     });
 
@@ -88,14 +135,19 @@ fn main() {
     println!();
     println!("| entries | proof hashes | proofs/s | µs per proof | tiles built in |");
     println!("|---:|---:|---:|---:|---:|");
-    let max: u64 = std::env::var("TAMGA_BENCH_MAX_LEAVES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let max: u64 = std::env::var("TAMGA_BENCH_MAX_LEAVES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     for n in [1_000u64, 1_000_000, 10_000_000] {
         if n > max {
             println!("| {n} | — | skipped (TAMGA_BENCH_MAX_LEAVES) | — | — |");
             continue;
         }
         let t0 = Instant::now();
-        let leaves: Vec<merkle::Hash> = (0..n).map(|i| merkle::leaf_hash(&i.to_be_bytes())).collect();
+        let leaves: Vec<merkle::Hash> = (0..n)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
         let tiles = tamga_ledger::tiles::build(&leaves);
         let root = merkle::subtree_hash(&tiles, 0, n).unwrap();
         let built = t0.elapsed();
@@ -116,7 +168,12 @@ fn main() {
             count += 1000;
         }
         let rate = count as f64 / start.elapsed().as_secs_f64();
-        println!("| {n} | {} | {rate:.0} | {:.2} | {:.1} s |", p.len(), 1e6 / rate, built.as_secs_f64());
+        println!(
+            "| {n} | {} | {rate:.0} | {:.2} | {:.1} s |",
+            p.len(),
+            1e6 / rate,
+            built.as_secs_f64()
+        );
         drop(tiles);
     }
 
@@ -133,6 +190,15 @@ fn main() {
         }
         (n * (2.0 + 132.0) + tiles) / n
     };
-    println!("- served as tiles + bundles (132-byte entries), at 10^7 entries: {:.1} bytes per entry (entry 132 + length 2 + tile hashes {:.2})", served(1e7), served(1e7) - 134.0);
-    println!("- SQLite file after this run: {} bytes for {} entries = {:.0} bytes per entry (entries with their leaf hash and two indexes, full tiles, one checkpoint per batch)", db_bytes, entries_in_db, db_bytes as f64 / entries_in_db.max(1) as f64);
+    println!(
+        "- served as tiles + bundles (132-byte entries), at 10^7 entries: {:.1} bytes per entry (entry 132 + length 2 + tile hashes {:.2})",
+        served(1e7),
+        served(1e7) - 134.0
+    );
+    println!(
+        "- SQLite file after this run: {} bytes for {} entries = {:.0} bytes per entry (entries with their leaf hash and two indexes, full tiles, one checkpoint per batch)",
+        db_bytes,
+        entries_in_db,
+        db_bytes as f64 / entries_in_db.max(1) as f64
+    );
 }

@@ -17,8 +17,8 @@ use tamga_store::{LedgerBatch, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::merkle::{self, Hash, NodeSource};
-use crate::tiles::{ExpandedTile, locate};
 use crate::note::{Checkpoint, Note, NoteSignature, TYPE_ED25519, Verifier, key_id};
+use crate::tiles::{ExpandedTile, locate};
 
 /// Hashes per full tile.
 pub const TILE_WIDTH: usize = 256;
@@ -535,7 +535,10 @@ impl NodeSource for TileNodes<'_> {
                 .copied()
                 .ok_or_else(|| format!("node ({level}, {index}) is beyond the tree")),
             None => {
-                self.missing.lock().unwrap_or_else(|p| p.into_inner()).push((t, tile));
+                self.missing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((t, tile));
                 Ok([0; 32])
             }
         }
@@ -562,7 +565,7 @@ async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>, options: LogOptio
                 break;
             }
         }
-        let result = commit_batch(&log, &jobs).await;
+        let result = commit_batch(&log, &mut jobs).await;
         match result {
             Ok(first_index) => {
                 for (i, j) in jobs.into_iter().enumerate() {
@@ -580,7 +583,7 @@ async fn sequencer(log: Arc<Log>, mut rx: mpsc::Receiver<Job>, options: LogOptio
     }
 }
 
-async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
+async fn commit_batch(log: &Log, jobs: &mut [Job]) -> Result<u64, LogError> {
     let mut edge = log
         .state
         .read()
@@ -589,7 +592,10 @@ async fn commit_batch(log: &Log, jobs: &[Job]) -> Result<u64, LogError> {
         .clone();
     let first = edge.size;
     let mut full = Vec::new();
-    let entries: Vec<Vec<u8>> = jobs.iter().map(|j| j.entry.clone()).collect();
+    let entries: Vec<Vec<u8>> = jobs
+        .iter_mut()
+        .map(|j| std::mem::take(&mut j.entry))
+        .collect();
     let leaves: Vec<Hash> = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
     for l in &leaves {
         edge.push(*l, &mut full);

@@ -23,7 +23,10 @@ impl ExpandedTile {
         let mut levels = vec![hashes];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let prev = levels.last().map(Vec::as_slice).unwrap_or(&[]);
-            let next: Vec<Hash> = prev.chunks_exact(2).map(|p| node_hash(&p[0], &p[1])).collect();
+            let next: Vec<Hash> = prev
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1]))
+                .collect();
             if next.is_empty() {
                 break;
             }

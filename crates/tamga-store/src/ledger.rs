@@ -28,7 +28,26 @@ pub struct LedgerBatch<'a> {
 
 /// The index key of a leaf hash: its first 8 bytes as a signed integer.
 pub fn leaf_key(leaf: &[u8; 32]) -> i64 {
-    i64::from_be_bytes([leaf[0], leaf[1], leaf[2], leaf[3], leaf[4], leaf[5], leaf[6], leaf[7]])
+    i64::from_be_bytes([
+        leaf[0], leaf[1], leaf[2], leaf[3], leaf[4], leaf[5], leaf[6], leaf[7],
+    ])
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO ledger_entries (log_id, idx, data, leaf_key) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${})",
+            i * 4 + 1,
+            i * 4 + 2,
+            i * 4 + 3,
+            i * 4 + 4
+        ));
+    }
+    sql
 }
 
 fn i64_of(v: u64) -> Result<i64, StoreError> {
@@ -74,35 +93,30 @@ impl Store {
     /// Writes one batch durably (one transaction); returns once committed.
     pub async fn ledger_write_batch(&self, b: &LedgerBatch<'_>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        // Multi-row inserts, bounded by the drivers' parameter limits.
-        for (chunk_no, chunk) in b.entries.chunks(5000).enumerate() {
-            let mut sql = String::from("INSERT INTO ledger_entries (log_id, idx, data, leaf_key) VALUES ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${})",
-                    i * 4 + 1,
-                    i * 4 + 2,
-                    i * 4 + 3,
-                    i * 4 + 4
-                ));
-            }
+        // Multi-row inserts in a few fixed shapes (1024, 256, 64, 16, 4, 1 rows), so the drivers.
+        // prepared-statement caches hold them and a batch costs no statement parsing.
+        let mut k = 0usize;
+        while k < b.entries.len() {
+            let left = b.entries.len() - k;
+            let rows = [1024usize, 256, 64, 16, 4, 1]
+                .into_iter()
+                .find(|&r| r <= left)
+                .unwrap_or(1);
+            let sql = insert_sql(rows);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (i, data) in chunk.iter().enumerate() {
-                let k = chunk_no * 5000 + i;
+            for j in k..k + rows {
                 let leaf = b
                     .leaves
-                    .get(k)
+                    .get(j)
                     .ok_or_else(|| StoreError::Corrupt("leaf hashes missing".into()))?;
                 q = q
                     .bind(b.log)
-                    .bind(i64_of(b.first + k as u64)?)
-                    .bind(data.clone())
+                    .bind(i64_of(b.first + j as u64)?)
+                    .bind(b.entries[j].as_slice())
                     .bind(leaf_key(leaf));
             }
             q.execute(&mut *tx).await?;
+            k += rows;
         }
         for (level, idx, hashes) in b.tiles {
             sqlx::query(
@@ -111,7 +125,7 @@ impl Store {
             .bind(b.log)
             .bind(i64::from(*level))
             .bind(i64_of(*idx)?)
-            .bind(hashes.clone())
+            .bind(hashes.as_slice())
             .execute(&mut *tx)
             .await?;
         }
