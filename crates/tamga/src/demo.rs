@@ -81,6 +81,12 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                     None => (serde_json::Value::Null, json!([])),
                 };
                 let mut manifest = manifest(&started, country);
+                let mut documents = documents;
+                if let Some(notary) = started.logs.iter().find(|l| l.name() == "notary")
+                    && let Some(doc) = documents.get_mut(0)
+                {
+                    doc["ledger"] = commit_contract(&data_owned, notary).await?;
+                }
                 manifest["signed_documents"] = documents;
                 manifest["ledger"] = json!({
                     "append_token_file": "secrets/ledger-token",
@@ -105,6 +111,42 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
         })),
     )
     .await
+}
+
+/// Logs the signed contract's commitment (SHA-256 of a random salt and the document's
+/// SHA-256) in the notary log, once; the salt stays beside the document.
+async fn commit_contract(
+    data: &Path,
+    notary: &tamga_ledger::log::Log,
+) -> anyhow::Result<serde_json::Value> {
+    let record = data.join("documents/sale-contract.ledger.json");
+    if let Ok(text) = std::fs::read_to_string(&record)
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        return Ok(v);
+    }
+    let pdf = std::fs::read(data.join("documents/sale-contract.signed.pdf"))?;
+    let mut salt = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| anyhow::anyhow!("no randomness"))?;
+    let doc_hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &pdf);
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(&salt);
+    ctx.update(doc_hash.as_ref());
+    let commitment = ctx.finish().as_ref().to_vec();
+    let index = notary.append(commitment.clone()).await?;
+    write_atomically(
+        &data.join("documents/sale-contract.salt"),
+        hex::encode(salt).as_bytes(),
+    )?;
+    let v = json!({
+        "log": notary.name(),
+        "index": index,
+        "commitment": hex::encode(&commitment),
+        "commitment_rule": "SHA-256(salt || SHA-256(document)); the salt is in documents/sale-contract.salt",
+        "prove_command": format!("tamga ledger prove --url <base_url> --log notary --index {index} -o receipt.json"),
+    });
+    write_atomically(&record, serde_json::to_string_pretty(&v)?.as_bytes())?;
+    Ok(v)
 }
 
 /// The demo's key passphrase: random on first start, kept 0600 in the data dir. (A production

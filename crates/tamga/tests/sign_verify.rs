@@ -481,6 +481,75 @@ fn validate_over_http_and_pyhanko_agrees_on_the_demo_contract() {
             .unwrap();
         assert!(api["paths"]["/api/v1/validate"]["post"].is_object());
     });
+    // The contract's commitment is in the notary log: a receipt checks offline with the log's
+    // and both witnesses' keys (after the witnesses have cosigned).
+    let entry = &d.manifest["signed_documents"][0]["ledger"];
+    let index = entry["index"].as_u64().unwrap().to_string();
+    let ledger = &d.manifest["ledger"];
+    let log_key = ledger["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "notary")
+        .unwrap()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let w: Vec<String> = ledger["witnesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["vkey"].as_str().unwrap().to_string())
+        .collect();
+    let mut verified = false;
+    for _ in 0..50 {
+        let (code, _, err) = run(tamga(&d.data).args([
+            "ledger",
+            "prove",
+            "--url",
+            &base,
+            "--log",
+            "notary",
+            "--index",
+            &index,
+            "-o",
+            "receipt.json",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        let (code, out, _) = run(tamga(&d.data).args([
+            "ledger",
+            "verify-receipt",
+            "receipt.json",
+            "--log-key",
+            &log_key,
+            "--witness",
+            &w[0],
+            "--witness",
+            &w[1],
+        ]));
+        if code == 0 {
+            assert!(out.contains("valid"), "{out}");
+            verified = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(verified, "the receipt never verified with both witnesses");
+    // A receipt for another entry value does not verify.
+    let mut r: Value =
+        serde_json::from_slice(&std::fs::read(d.data.join("receipt.json")).unwrap()).unwrap();
+    r["entry"] = Value::String("AAAA".into());
+    std::fs::write(d.data.join("forged.json"), serde_json::to_vec(&r).unwrap()).unwrap();
+    let (code, out, _) = run(tamga(&d.data).args([
+        "ledger",
+        "verify-receipt",
+        "forged.json",
+        "--log-key",
+        &log_key,
+        "--witness",
+        &w[0],
+    ]));
+    assert_eq!(code, 1, "{out}");
     // pyHanko: the contract's three signatures at B-LTA, revocation from the DSS only.
     match std::env::var("TAMGA_PYHANKO") {
         Ok(py) => {
