@@ -169,6 +169,7 @@ async fn tile(State(s): St, Path((log, path)): Path<(String, String)>) -> Respon
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct InclusionQuery {
     /// Entry index (or give `leaf_hash`).
     index: Option<u64>,
@@ -246,6 +247,7 @@ async fn inclusion(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConsistencyQuery {
     /// The older size.
     old: u64,
