@@ -2,7 +2,7 @@
 # Builds small seed inputs for the fuzz targets with openssl (run from fuzz/).
 set -euo pipefail
 out=seeds
-rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki,certificate,ocsp_request,ocsp_response,crl,csr,cms_signature,pdf_signature,asic_container}
+rm -rf "$out"; mkdir -p "$out"/{encrypted_pkcs8,private_key_info,key_file,verify_spki,certificate,ocsp_request,ocsp_response,crl,csr,cms_signature,pdf_signature,asic_container,ledger_note}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 i=0
 for spec in "EC -pkeyopt ec_paramgen_curve:P-256" "EC -pkeyopt ec_paramgen_curve:P-384" "ED25519" "RSA -pkeyopt rsa_keygen_bits:2048"; do
@@ -53,4 +53,9 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
     z.writestr("META-INF/ASiCManifest001.xml", '<asic:ASiCManifest xmlns:asic="http://uri.etsi.org/02918/v1.2.1#"><asic:SigReference URI="META-INF/signature001.p7s"/><asic:DataObjectReference URI="a.txt"><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue>AAAA</DigestValue></asic:DataObjectReference></asic:ASiCManifest>')
     z.writestr("META-INF/signature001.p7s", open(sys.argv[2], "rb").read())
 PY
+if [ -d ../../shared/testdata/tessera-log ]; then
+  cp ../../shared/testdata/tessera-log/checkpoint* "$out/ledger_note/" 2>/dev/null || true
+fi
+printf 'example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx' > "$out/ledger_note/vkey"
+printf 'x001/x234/067.p/15' > "$out/ledger_note/tile"
 echo "seeds written to $out/"
