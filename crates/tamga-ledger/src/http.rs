@@ -301,15 +301,7 @@ async fn append(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let ok = s.append_token.as_deref().is_some_and(|t| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
-    });
-    if !ok {
+    if !authorised(&s, &headers) {
         return text(
             StatusCode::UNAUTHORIZED,
             "a valid bearer token is required to append",
@@ -333,10 +325,117 @@ async fn append(
     }
 }
 
+/// Largest batch request body (JSON, base64 entries).
+const MAX_BATCH_BODY: usize = 16 * 1024 * 1024;
+/// Most entries per batch request.
+const MAX_BATCH_ENTRIES: usize = 10_000;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct BatchBody {
+    /// Entries, base64.
+    entries: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BatchAppended {
+    /// Their indices, in order.
+    indices: Vec<u64>,
+}
+
+fn authorised(s: &AppState, headers: &HeaderMap) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    s.append_token.as_deref().is_some_and(|t| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
+    })
+}
+
+#[utoipa::path(post, path = "/ledger/{log}/entries/batch", tag = "ledger",
+    summary = "Append several entries (durable before the answer) / Олон бичилт нэмэх",
+    params(("log" = String, Path, description = "log name")),
+    request_body(content = BatchBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses((status = 201, description = "appended", body = BatchAppended), (status = 400, description = "malformed"), (status = 401, description = "no or wrong token")))]
+async fn append_batch(
+    State(s): St,
+    Path(log): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorised(&s, &headers) {
+        return text(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required to append",
+        );
+    }
+    let l = match find(&s, &log) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let Ok(req) = serde_json::from_slice::<BatchBody>(&body) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "expected {\"entries\": [base64, ...]}",
+        );
+    };
+    if req.entries.is_empty() || req.entries.len() > MAX_BATCH_ENTRIES {
+        return text(StatusCode::BAD_REQUEST, "1 to 10000 entries per batch");
+    }
+    let mut entries = Vec::with_capacity(req.entries.len());
+    for e in &req.entries {
+        match base64::engine::general_purpose::STANDARD.decode(e) {
+            Ok(v) => entries.push(v),
+            Err(_) => return text(StatusCode::BAD_REQUEST, "an entry is not base64"),
+        }
+    }
+    match l.append_many(entries).await {
+        Ok(indices) => (StatusCode::CREATED, axum::Json(BatchAppended { indices })).into_response(),
+        Err(LogError::EntrySize(n)) => text(
+            StatusCode::BAD_REQUEST,
+            format!("entry of {n} bytes (1..=65536 allowed)"),
+        ),
+        Err(e) => log_error(e),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReceiptQuery {
+    /// Entry index.
+    index: u64,
+}
+
+#[utoipa::path(get, path = "/ledger/{log}/receipt", tag = "ledger",
+    summary = "Offline receipt for an entry / Баримт",
+    params(("log" = String, Path, description = "log name"), ReceiptQuery),
+    responses((status = 200, description = "entry, inclusion proof and cosigned checkpoint", body = crate::receipt::Receipt), (status = 404, description = "not in the checkpoint yet")))]
+async fn receipt(State(s): St, Path(log): Path<String>, Query(q): Query<ReceiptQuery>) -> Response {
+    let l = match find(&s, &log) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match l.receipt(q.index).await {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(LogError::OutOfRange(m)) => text(StatusCode::NOT_FOUND, m),
+        Err(e) => log_error(e),
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
-    paths(checkpoint, tile, inclusion, consistency, append),
-    components(schemas(ProofBody, Appended))
+    paths(
+        checkpoint,
+        tile,
+        inclusion,
+        consistency,
+        append,
+        append_batch,
+        receipt
+    ),
+    components(schemas(ProofBody, Appended, BatchBody, BatchAppended, crate::receipt::Receipt))
 )]
 struct LedgerApi;
 
@@ -357,8 +456,14 @@ pub fn routes(
         .route("/ledger/{log}/tile/{*path}", get(tile))
         .route("/ledger/{log}/proof/inclusion", get(inclusion))
         .route("/ledger/{log}/proof/consistency", get(consistency))
+        .route("/ledger/{log}/receipt", get(receipt))
         .route("/ledger/{log}/entries", post(append))
         .layer(DefaultBodyLimit::max(MAX_ENTRY + 1))
+        .merge(
+            Router::new()
+                .route("/ledger/{log}/entries/batch", post(append_batch))
+                .layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+        )
         .with_state(state);
     (router, LedgerApi::openapi())
 }

@@ -325,6 +325,60 @@ impl Log {
         }
     }
 
+    /// Appends several entries, queued back to back (so usually sequenced in one batch);
+    /// returns their indices in order once all are durable.
+    pub async fn append_many(&self, entries: Vec<Vec<u8>>) -> Result<Vec<u64>, LogError> {
+        if let Some(e) = entries.iter().find(|e| e.is_empty() || e.len() > MAX_ENTRY) {
+            return Err(LogError::EntrySize(e.len()));
+        }
+        let mut waits = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (ack, done) = oneshot::channel();
+            self.queue
+                .send(Job { entry, ack })
+                .await
+                .map_err(|_| LogError::Stopped)?;
+            waits.push(done);
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        for done in waits {
+            match done.await {
+                Ok(Ok(i)) => out.push(i),
+                Ok(Err(e)) => return Err(LogError::Corrupt(e)),
+                Err(_) => return Err(LogError::Stopped),
+            }
+        }
+        Ok(out)
+    }
+
+    /// An offline receipt for entry `index` against the latest (cosigned) checkpoint;
+    /// `OutOfRange` when the checkpoint does not include it yet.
+    pub async fn receipt(&self, index: u64) -> Result<crate::receipt::Receipt, LogError> {
+        use base64::Engine;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+        let note = self.checkpoint();
+        let parsed = crate::note::Note::parse(note.as_bytes())
+            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let cp = crate::note::Checkpoint::parse(&parsed.text)
+            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        if index >= cp.size {
+            return Err(LogError::OutOfRange(format!(
+                "entry {index} is not in the checkpoint of size {} yet",
+                cp.size
+            )));
+        }
+        let proof = self.inclusion_proof(index, cp.size).await?;
+        let entry = self.entry(index).await?;
+        Ok(crate::receipt::Receipt {
+            format: "tamga-ledger-receipt/1".into(),
+            origin: cp.origin,
+            index,
+            entry: b64(&entry),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+            checkpoint: note,
+        })
+    }
+
     /// The latest checkpoint note (with cosignatures, when collected).
     pub fn checkpoint(&self) -> String {
         self.state

@@ -8,7 +8,7 @@ use crate::merkle;
 use crate::note::{Checkpoint, Note, Verifier};
 
 /// A receipt (JSON).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Receipt {
     /// `tamga-ledger-receipt/1`.
     pub format: String,

@@ -13,6 +13,7 @@
 
 mod audit;
 mod error;
+mod exchange;
 mod group_commit;
 mod ledger;
 mod migrate;
@@ -27,6 +28,7 @@ use sqlx::{Any, AnyPool, Connection, Transaction};
 
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
+pub use exchange::{BatchRow as ExchangeBatch, RecordRow, StoredRecord};
 pub use group_commit::{BatchRow, GroupCommitter};
 pub use ledger::LedgerBatch;
 pub use migrate::{MIGRATIONS, MigrationStatus};

@@ -52,6 +52,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation"),
     migration!(2, "0002_trust_services"),
     migration!(3, "0003_ledger"),
+    migration!(4, "0004_exchange"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"
