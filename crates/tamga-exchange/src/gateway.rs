@@ -77,6 +77,26 @@ pub struct GatewaySettings {
 type TlsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 type PlainClient = Client<HttpConnector, Full<Bytes>>;
 
+/// What a gateway is built from.
+pub struct GatewayParts {
+    /// Settings.
+    pub settings: GatewaySettings,
+    /// The message-signing key.
+    pub signer: Arc<dyn Signer>,
+    /// Its certificate (DER); the signatures' `keyid` is its SHA-256.
+    pub signing_certificate: Vec<u8>,
+    /// The global configuration, kept current by a poller.
+    pub conf: ConfHandle,
+    /// TLS client configuration towards other gateways.
+    pub tls: rustls::ClientConfig,
+    /// The message log.
+    pub log: Arc<MessageLog>,
+    /// OCSP checks of other gateways.
+    pub revocation: Arc<Revocation>,
+    /// The ledger (record exports fetch receipts from it).
+    pub ledger: Arc<dyn crate::messagelog::LedgerSink>,
+}
+
 /// A running gateway's shared state.
 pub struct Gateway {
     settings: GatewaySettings,
@@ -262,17 +282,18 @@ fn check_params(
 }
 
 impl Gateway {
-    /// Builds a gateway; `tls` is its TLS client configuration towards other gateways.
-    pub fn new(
-        settings: GatewaySettings,
-        signer: Arc<dyn Signer>,
-        signing_certificate: &[u8],
-        conf: ConfHandle,
-        tls: rustls::ClientConfig,
-        log: Arc<MessageLog>,
-        revocation: Arc<Revocation>,
-        ledger_sink: Arc<dyn crate::messagelog::LedgerSink>,
-    ) -> Arc<Self> {
+    /// Builds a gateway from its parts.
+    pub fn new(p: GatewayParts) -> Arc<Self> {
+        let GatewayParts {
+            settings,
+            signer,
+            signing_certificate,
+            conf,
+            tls,
+            log,
+            revocation,
+            ledger: ledger_sink,
+        } = p;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only()
@@ -293,7 +314,7 @@ impl Gateway {
             member: settings.member.to_string(),
             settings,
             signer,
-            keyid: hex::encode(sha256(signing_certificate)),
+            keyid: hex::encode(sha256(&signing_certificate)),
             conf,
             to_gateways,
             to_backends,
@@ -1610,7 +1631,7 @@ async fn find_usage(gw: &Gateway, conf: &ConfIndex, subject: &str) -> Result<Vec
             purpose: e.purpose.clone(),
             legal_basis: e.legal_basis.clone(),
             x_road_id: e.x_road_id.clone(),
-            entry: serde_json::to_value(e).unwrap_or_default(),
+            entry: serde_json::to_string(e).unwrap_or_default(),
             commitment: block.commitment.clone(),
             access_index,
         });

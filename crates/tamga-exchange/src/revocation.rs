@@ -11,11 +11,14 @@ use tamga_pki::crl::CrlStatus;
 
 use crate::globalconf::sha256;
 
+/// Cached verdicts: certificate hash → (verdict, valid until, Unix seconds).
+type Cache = HashMap<[u8; 32], (Result<(), String>, i64)>;
+
 /// The OCSP checker with its cache.
 pub struct Revocation {
     http: reqwest::Client,
     cache_secs: i64,
-    cache: Mutex<HashMap<[u8; 32], (Result<(), String>, i64)>>,
+    cache: Mutex<Cache>,
     enabled: bool,
 }
 

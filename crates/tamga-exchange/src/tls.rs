@@ -215,7 +215,8 @@ pub fn client_config(
             algs: algorithms(),
         }))
         .with_client_auth_cert(chain, key)?;
-    c.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // ALPN is set by the HTTPS connector from the protocols it enables.
+    c.alpn_protocols = vec![];
     Ok(c)
 }
 

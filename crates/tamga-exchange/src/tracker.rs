@@ -77,8 +77,9 @@ pub struct Usage {
     pub legal_basis: String,
     /// Exchange id.
     pub x_road_id: String,
-    /// The entry as committed (so the subject can check it against the `access` log).
-    pub entry: serde_json::Value,
+    /// The entry's JSON exactly as committed: its SHA-256 is `commitment`, which is in the
+    /// `access` log (so the subject can check it).
+    pub entry: String,
     /// Its commitment (hex).
     pub commitment: String,
     /// Index in the `access` log, once committed.

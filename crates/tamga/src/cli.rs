@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         command: crate::ledger_cli::LedgerCommand,
     },
+    /// The exchange: registry commands, global configuration, record export and offline
+    /// verification.
+    Exchange {
+        #[command(subcommand)]
+        command: crate::exchange_cli::ExchangeCommand,
+    },
     /// Check a configuration without starting anything.
     Config {
         #[command(subcommand)]
@@ -138,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
         Command::Ledger { command } => crate::ledger_cli::run(command).await,
+        Command::Exchange { command } => crate::exchange_cli::run(command).await,
         Command::Keys { config, command } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             let keys = startup::open_key_store(&config)?;

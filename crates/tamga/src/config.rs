@@ -41,6 +41,121 @@ pub struct Config {
     pub ledger: LedgerConfig,
     /// Witnesses.
     pub witness: WitnessConfig,
+    /// The exchange registry.
+    pub registry: RegistryConfig,
+    /// Exchange gateways this node runs (one per member).
+    pub gateways: Vec<GatewayConfig>,
+}
+
+/// The exchange registry role: members, services, rights, gateways; signs the global
+/// configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    /// The X-Road instance this registry serves.
+    pub instance: String,
+    /// Label of the configuration-signing key in the key store (created if missing).
+    pub key_label: String,
+    /// How long a signed configuration is valid, seconds.
+    pub validity_secs: i64,
+    /// File holding the admin API's bearer token (mode 0600), else `TAMGA_REGISTRY_TOKEN`;
+    /// with neither, the admin API is off.
+    pub admin_token_file: Option<PathBuf>,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            instance: "MN".into(),
+            key_label: "registry".into(),
+            validity_secs: 600,
+            admin_token_file: None,
+        }
+    }
+}
+
+/// One exchange gateway (a member's security server).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The member it serves, `INSTANCE/CLASS/MEMBER`.
+    pub member: String,
+    /// Provider side: where other gateways connect (mutual TLS).
+    pub listen: SocketAddr,
+    /// Consumer side: where the organisation's own systems connect (plain HTTP; keep it on
+    /// an internal address).
+    pub client_listen: SocketAddr,
+    /// URL of the registry's signed configuration (`…/exchange/globalconf`).
+    pub registry_url: String,
+    /// The registry's public key (SubjectPublicKeyInfo PEM file).
+    pub registry_key_file: PathBuf,
+    /// PKCS#12 files: TLS server, TLS client and message-signing (seal) certificates.
+    pub tls_server_p12: PathBuf,
+    /// TLS client certificate and key.
+    pub tls_client_p12: PathBuf,
+    /// Message-signing certificate and key.
+    pub signing_p12: PathBuf,
+    /// File with the PKCS#12 password (mode 0600), else `TAMGA_P12_PASSWORD`.
+    pub p12_password_file: Option<PathBuf>,
+    /// Backend base URLs by `SUBSYSTEM/SERVICE`.
+    #[serde(default)]
+    pub backends: std::collections::BTreeMap<String, String>,
+    /// The ledger's base URL; unset: the ledger this node runs.
+    #[serde(default)]
+    pub ledger_url: Option<String>,
+    /// File with the ledger's append token, else `TAMGA_LEDGER_TOKEN`.
+    #[serde(default)]
+    pub ledger_token_file: Option<PathBuf>,
+    /// The TSA's URL; unset: the TSA this node runs.
+    #[serde(default)]
+    pub tsa_url: Option<String>,
+    /// Keep full message bodies in the message log.
+    #[serde(default)]
+    pub log_bodies: bool,
+    /// Deadline for the other gateway or the backend, seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Signature lifetime, seconds.
+    #[serde(default = "default_sig_lifetime")]
+    pub signature_lifetime_secs: i64,
+    /// Accepted clock difference, seconds.
+    #[serde(default = "default_skew")]
+    pub clock_skew_secs: i64,
+    /// How long records may wait for a time-stamp and ledger entry before the gateway stops
+    /// accepting requests, seconds.
+    #[serde(default = "default_grace")]
+    pub accountability_grace_secs: u64,
+    /// How often accountability batches run, milliseconds.
+    #[serde(default = "default_batch_interval")]
+    pub batch_interval_ms: u64,
+    /// How long OCSP answers about other gateways are cached, seconds.
+    #[serde(default = "default_ocsp_cache")]
+    pub ocsp_cache_secs: i64,
+    /// How often the global configuration is fetched, seconds.
+    #[serde(default = "default_conf_poll")]
+    pub conf_poll_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+fn default_sig_lifetime() -> i64 {
+    60
+}
+fn default_skew() -> i64 {
+    30
+}
+fn default_grace() -> u64 {
+    60
+}
+fn default_batch_interval() -> u64 {
+    500
+}
+fn default_ocsp_cache() -> i64 {
+    60
+}
+fn default_conf_poll() -> u64 {
+    30
 }
 
 /// The ledger role: named logs with one Ed25519 key.
@@ -140,11 +255,22 @@ pub enum Role {
     Ledger,
     /// Witnesses (`/witness/…`).
     Witness,
+    /// Exchange registry (`/exchange/…`).
+    Registry,
+    /// Exchange gateways (the `[[gateways]]` sections).
+    Gateway,
 }
 
 impl Role {
     /// Every role this binary can run.
-    pub const ALL: &'static [Role] = &[Role::Node, Role::Trust, Role::Ledger, Role::Witness];
+    pub const ALL: &'static [Role] = &[
+        Role::Node,
+        Role::Trust,
+        Role::Ledger,
+        Role::Witness,
+        Role::Registry,
+        Role::Gateway,
+    ];
 }
 
 /// The trust-services role (with signature validation at `POST /api/v1/validate`).
@@ -258,6 +384,8 @@ impl Default for Config {
             trust: TrustConfig::default(),
             ledger: LedgerConfig::default(),
             witness: WitnessConfig::default(),
+            registry: RegistryConfig::default(),
+            gateways: vec![],
         }
     }
 }
@@ -407,6 +535,23 @@ impl Config {
         }
         if self.node.name.trim().is_empty() {
             return Err(rule("node.name", "must not be empty"));
+        }
+        if self.registry.validity_secs < 60 {
+            return Err(rule("registry.validity_secs", "must be at least 60"));
+        }
+        for g in &self.gateways {
+            if tamga_exchange::id::ClientId::parse(&g.member)
+                .map(|c| c.subsystem.is_some())
+                .unwrap_or(true)
+            {
+                return Err(rule("gateways.member", "must be INSTANCE/CLASS/MEMBER"));
+            }
+            if g.timeout_secs == 0 || g.signature_lifetime_secs < 5 {
+                return Err(rule(
+                    "gateways.timeout_secs",
+                    "timeout must be at least 1 s and signature lifetime at least 5 s",
+                ));
+            }
         }
         Ok(())
     }

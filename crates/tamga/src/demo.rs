@@ -36,7 +36,12 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     let passphrase_file = ensure_demo_passphrase(data)?;
     let mut config = Config {
         data_dir: data.to_owned(),
-        roles: Role::ALL.to_vec(),
+        // Gateways are started by the demo itself, once the PKI has issued their certificates.
+        roles: Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| *r != Role::Gateway)
+            .collect(),
         node: NodeConfig {
             name: "tamga-demo".into(),
             listen: SocketAddr::new(bind, port),
@@ -49,6 +54,7 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     // The ledger: four logs witnessed by two witnesses this node also runs.
     config.ledger.append_token_file = Some(ensure_secret_file(data, "secrets/ledger-token")?);
     config.ledger.local_witnesses = true;
+    config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
     // A stable origin: the demo's port changes from run to run, its logs' identity must not.
     config.ledger.origin_prefix = Some("ledger.tamga-demo.mn".into());
     config.witness = crate::config::WitnessConfig {
@@ -80,7 +86,13 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                     }
                     None => (serde_json::Value::Null, json!([])),
                 };
+                let exchange = if country.is_null() {
+                    serde_json::Value::Null
+                } else {
+                    crate::demo_exchange::start(&started, &data_owned, &country).await?
+                };
                 let mut manifest = manifest(&started, country);
+                manifest["exchange"] = exchange;
                 let mut documents = documents;
                 if let Some(notary) = started.logs.iter().find(|l| l.name() == "notary")
                     && let Some(doc) = documents.get_mut(0)

@@ -23,7 +23,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 /// The PIN protecting the sample citizens' and organisations' demo keys.
 pub const DEMO_PIN: &str = "246810";
 
-const STATE_FILE: &str = "demo-country.json";
+// Versioned: a data dir seeded by an older demo (fewer organisations) is topped up.
+const STATE_FILE: &str = "demo-country-v2.json";
 
 /// Where Debian and others install the SoftHSM2 module.
 const SOFTHSM_MODULES: &[&str] = &[
@@ -249,6 +250,10 @@ const ORGANISATIONS: &[(&str, &str, &str)] = &[
     ("gasr", "Улсын бүртгэлийн ерөнхий газар", "9000001"),
     ("mta", "Татварын ерөнхий газар", "9000002"),
     ("khur", "ХУР мэдээлэл солилцооны систем", "9000003"),
+    ("gasi", "Нийгмийн даатгалын ерөнхий газар", "9000004"),
+    ("court", "Улсын дээд шүүх", "9000005"),
+    ("notaries", "Монголын Нотариатчдын Танхим", "9000006"),
+    ("state-bank", "Төрийн банк", "9000007"),
 ];
 
 fn pem(der: &[u8]) -> anyhow::Result<String> {

@@ -7,8 +7,12 @@
 mod cli;
 mod config;
 mod demo;
+mod demo_backends;
 mod demo_contract;
 mod demo_country;
+mod demo_exchange;
+mod exchange_cli;
+mod exchange_role;
 mod ledger_cli;
 mod ledger_role;
 mod pki_cli;

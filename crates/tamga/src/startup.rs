@@ -37,6 +37,12 @@ pub struct Started {
     pub logs: Vec<Arc<tamga_ledger::log::Log>>,
     /// The witnesses this node runs: (name, vkey, add-checkpoint URL).
     pub witnesses: Vec<(String, String, String)>,
+    /// The exchange registry, when that role runs.
+    pub registry: Option<Arc<tamga_exchange::registry::Registry>>,
+    /// The exchange gateways this node runs (the demo adds its own).
+    pub gateways: crate::exchange_role::Gateways,
+    /// The store.
+    pub store: Store,
 }
 
 /// Runs once the node listens (the demo seeds its country and writes its manifest here).
@@ -277,12 +283,26 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 builder = builder.merge(routes, api);
                 trust = Some(services);
             }
-            // Wired after the loop: witnesses need the logs' keys.
-            Role::Ledger | Role::Witness => {}
+            // Wired after the loop: witnesses need the logs' keys, gateways the ledger.
+            Role::Ledger | Role::Witness | Role::Registry | Role::Gateway => {}
         }
     }
     let (logs, witnesses) =
         crate::ledger_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
+    let registry = crate::exchange_role::wire_registry(config, &store, &keys, &mut builder).await?;
+    let gateways = crate::exchange_role::Gateways::default();
+    if config.roles.contains(&Role::Gateway) || config.roles.contains(&Role::Registry) {
+        builder = builder.readiness(crate::exchange_role::readiness(gateways.clone()));
+    }
+    crate::exchange_role::start_configured(
+        config,
+        &store,
+        registry.as_ref(),
+        &logs,
+        trust.as_ref(),
+        &gateways,
+    )
+    .await?;
     let node = builder.build().serve(listener).context("server")?;
     tracing::info!(
         listen = %node.local_addr(),
@@ -299,6 +319,9 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         base_url,
         logs,
         witnesses,
+        registry,
+        gateways,
+        store: store.clone(),
     };
     Ok((node, store, started))
 }
