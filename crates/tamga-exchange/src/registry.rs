@@ -415,7 +415,7 @@ impl Registry {
         Ok(Self {
             store,
             signer,
-            validity_secs: validity_secs.max(60),
+            validity_secs: validity_secs.max(10),
             current: RwLock::new(current),
             published: RwLock::new(None),
         })

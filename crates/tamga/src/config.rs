@@ -536,8 +536,8 @@ impl Config {
         if self.node.name.trim().is_empty() {
             return Err(rule("node.name", "must not be empty"));
         }
-        if self.registry.validity_secs < 60 {
-            return Err(rule("registry.validity_secs", "must be at least 60"));
+        if self.registry.validity_secs < 10 {
+            return Err(rule("registry.validity_secs", "must be at least 10"));
         }
         for g in &self.gateways {
             if tamga_exchange::id::ClientId::parse(&g.member)

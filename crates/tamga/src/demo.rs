@@ -55,6 +55,13 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     config.ledger.append_token_file = Some(ensure_secret_file(data, "secrets/ledger-token")?);
     config.ledger.local_witnesses = true;
     config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
+    // Tests shorten the configuration's validity to watch gateways refuse an expired one.
+    if let Some(v) = std::env::var("TAMGA_REGISTRY__VALIDITY_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.registry.validity_secs = v;
+    }
     // A stable origin: the demo's port changes from run to run, its logs' identity must not.
     config.ledger.origin_prefix = Some("ledger.tamga-demo.mn".into());
     config.witness = crate::config::WitnessConfig {

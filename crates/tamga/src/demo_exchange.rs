@@ -389,7 +389,7 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             accountability_grace_secs: 60,
             batch_interval_ms: 250,
             ocsp_cache_secs: 300,
-            conf_poll_secs: 30,
+            conf_poll_secs: 5,
         };
         let gw = exchange_role::start_gateway(
             &cfg,
