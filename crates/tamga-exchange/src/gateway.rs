@@ -426,6 +426,17 @@ impl Gateway {
     }
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(consume, list_clients, export_record))]
+struct GatewayApi;
+
+/// The OpenAPI description of the consumer side (served by the node, which documents the
+/// gateways it runs).
+pub fn consumer_openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    GatewayApi::openapi()
+}
+
 /// Routes of the consumer side (the organisation's own systems call these; bind it to an
 /// internal address).
 pub fn consumer_routes(gw: Arc<Gateway>) -> Router {
@@ -654,6 +665,31 @@ fn metrics_done(
 const METASERVICES: [&str; 3] = ["listMethods", "allowedMethods", "getOpenAPI"];
 
 /// Consumer side: an X-Road REST request from the organisation's own system.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/r1/{instance}/{member_class}/{member_code}/{subsystem}/{service}/{rest}",
+    tag = "exchange-gateway",
+    summary = "Call a service over Khur (X-Road REST protocol, gateway consumer side) / Үйлчилгээ дуудах",
+    description = "Served on each gateway's `client_listen` address, not on the node's port. `X-Road-Client` is required; personal-data services also need `X-Tamga-Data-Subject`, `X-Tamga-Purpose`, `X-Tamga-Legal-Basis` (percent-encoded UTF-8), optionally `X-Tamga-Disclose-After` (YYYY-MM-DD). Metaservices: `.../{subsystem}/listMethods`, `allowedMethods`, `getOpenAPI?serviceCode=`.",
+    params(
+        ("instance" = String, Path, description = "X-Road instance, e.g. MN"),
+        ("member_class" = String, Path, description = "GOV, COM, NGO"),
+        ("member_code" = String, Path, description = "provider's member code"),
+        ("subsystem" = String, Path, description = "provider's subsystem"),
+        ("service" = String, Path, description = "service code"),
+        ("rest" = String, Path, description = "the rest of the path, passed to the service"),
+        ("X-Road-Client" = String, Header, description = "INSTANCE/CLASS/MEMBER/SUBSYSTEM of the caller"),
+        ("X-Road-Id" = Option<String>, Header, description = "message id (generated if absent)"),
+        ("X-Road-UserId" = Option<String>, Header, description = "the end user"),
+        ("X-Road-Represented-Party" = Option<String>, Header, description = "on whose behalf"),
+    ),
+    responses(
+        (status = 200, description = "the service's answer, verified; `X-Road-Request-Hash` binds it to the request"),
+        (status = 400, description = "Client.* error in `X-Road-Error`"),
+        (status = 403, description = "Client.AccessDenied and other refusals"),
+        (status = 413, description = "Client.BodyTooLarge"),
+        (status = 502, description = "Server.ClientProxy.NetworkError, invalid response signature"),
+        (status = 503, description = "OutdatedGlobalConf or MessageLogUnavailable: the gateway refuses to exchange unaccountably"),
+        (status = 504, description = "Timeout"),
+    ))]
 async fn consume(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     let started = Instant::now();
     let x_road_id = header_str(req.headers(), "x-road-id")
@@ -1703,6 +1739,9 @@ fn metaservice(
     axum::Json(serde_json::json!({ "service": list })).into_response()
 }
 
+#[utoipa::path(get, path = "/listClients", tag = "exchange-gateway",
+    summary = "Members and subsystems of the exchange (metaservice) / Гишүүдийн жагсаалт",
+    responses((status = 200, description = "X-Road listClients JSON")))]
 async fn list_clients(State(gw): State<Arc<Gateway>>) -> Response {
     let Some(conf) = gw.conf.get() else {
         return xerr(
@@ -1732,6 +1771,10 @@ async fn list_clients(State(gw): State<Arc<Gateway>>) -> Response {
     axum::Json(serde_json::json!({ "member": out })).into_response()
 }
 
+#[utoipa::path(get, path = "/exchange/records/{x_road_id}", tag = "exchange-gateway",
+    summary = "Export the message-log records of an exchange / Бичлэг татах",
+    params(("x_road_id" = String, Path, description = "the exchange's X-Road-Id")),
+    responses((status = 200, description = "records with signatures, certificates, time-stamp and ledger receipt (verify with `tamga exchange verify-record`)"), (status = 404, description = "none, or not yet time-stamped and in the ledger")))]
 async fn export_record(
     State(gw): State<Arc<Gateway>>,
     axum::extract::Path(x_road_id): axum::extract::Path<String>,

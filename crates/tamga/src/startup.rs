@@ -292,7 +292,12 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
     let registry = crate::exchange_role::wire_registry(config, &store, &keys, &mut builder).await?;
     let gateways = crate::exchange_role::Gateways::default();
     if config.roles.contains(&Role::Gateway) || config.roles.contains(&Role::Registry) {
-        builder = builder.readiness(crate::exchange_role::readiness(gateways.clone()));
+        builder = builder
+            .readiness(crate::exchange_role::readiness(gateways.clone()))
+            .merge(
+                axum::Router::new(),
+                tamga_exchange::gateway::consumer_openapi(),
+            );
     }
     crate::exchange_role::start_configured(
         config,
