@@ -72,6 +72,13 @@ fn start_demo(dir: &Path) -> (Proc, Value) {
     }
 }
 
+/// What differs between gateway starts.
+struct Tuning<'a> {
+    tsa: &'a str,
+    grace: u64,
+    timeout: u64,
+}
+
 struct Gw {
     member: &'static str,
     org: &'static str,
@@ -101,10 +108,13 @@ impl Gw {
         base: &str,
         conf_url: &str,
         backends: &[(&str, String)],
-        tsa: &str,
-        grace: u64,
-        timeout: u64,
+        t: Tuning<'_>,
     ) -> PathBuf {
+        let Tuning {
+            tsa,
+            grace,
+            timeout,
+        } = t;
         let pass = self.dir.join("passphrase");
         std::fs::write(&pass, "gateway node key passphrase").unwrap();
         set_mode(&pass);
@@ -402,11 +412,23 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
             ("civil-registry/echo", format!("http://{backend_addr}/echo")),
             ("civil-registry/slow", format!("http://{backend_addr}/slow")),
         ],
-        &tsa,
-        60,
-        2,
+        Tuning {
+            tsa: &tsa,
+            grace: 60,
+            timeout: 2,
+        },
     );
-    let consumer_cfg = consumer.write_config(&demo, &base, &conf_url, &[], &tsa, 60, 6);
+    let consumer_cfg = consumer.write_config(
+        &demo,
+        &base,
+        &conf_url,
+        &[],
+        Tuning {
+            tsa: &tsa,
+            grace: 60,
+            timeout: 6,
+        },
+    );
     admin(
         &http,
         &base,
@@ -893,7 +915,17 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
 
     // 5. The message log cannot reach its TSA: after the grace period, no more exchanges.
     drop(consumer_proc);
-    let bad = consumer.write_config(&demo, &base, &conf_url, &[], "http://127.0.0.1:9/tsa", 2, 6);
+    let bad = consumer.write_config(
+        &demo,
+        &base,
+        &conf_url,
+        &[],
+        Tuning {
+            tsa: "http://127.0.0.1:9/tsa",
+            grace: 2,
+            timeout: 6,
+        },
+    );
     let mut bad_proc = consumer.start(&bad);
     wait_ready(&http, &consumer, &mut bad_proc).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -932,7 +964,17 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
     assert_eq!(r.status(), 503);
     assert!(r.text().await.unwrap().contains("MessageLogUnavailable"));
     drop(bad_proc);
-    let consumer_cfg = consumer.write_config(&demo, &base, &conf_url, &[], &tsa, 60, 6);
+    let consumer_cfg = consumer.write_config(
+        &demo,
+        &base,
+        &conf_url,
+        &[],
+        Tuning {
+            tsa: &tsa,
+            grace: 60,
+            timeout: 6,
+        },
+    );
     let mut consumer_proc = consumer.start(&consumer_cfg);
     wait_ready(&http, &consumer, &mut consumer_proc).await;
 
