@@ -622,6 +622,19 @@ impl Gateway {
     }
 }
 
+/// Metric handles of one (side, service, client, outcome), registered once: looking a labelled
+/// metric up in the recorder allocates its labels on every call.
+#[derive(Clone)]
+struct Meters {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+    bytes_in: metrics::Counter,
+    bytes_out: metrics::Counter,
+}
+
+static METERS: std::sync::LazyLock<Mutex<HashMap<String, Meters>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
 fn metrics_done(
     side: &'static str,
     service: &str,
@@ -631,35 +644,44 @@ fn metrics_done(
     bytes_in: usize,
     bytes_out: usize,
 ) {
-    let labels = [
-        ("side", side.to_owned()),
-        ("service", service.to_owned()),
-        ("client", client.to_owned()),
-        ("outcome", outcome.to_owned()),
-    ];
-    metrics::counter!("tamga_exchange_requests_total", &labels).increment(1);
-    metrics::histogram!("tamga_exchange_duration_seconds", &labels[..3])
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(
-        "tamga_exchange_bytes_total",
-        &[
-            ("side", side.to_owned()),
-            ("service", service.to_owned()),
-            ("client", client.to_owned()),
-            ("direction", "in".to_owned())
-        ]
-    )
-    .increment(bytes_in as u64);
-    metrics::counter!(
-        "tamga_exchange_bytes_total",
-        &[
-            ("side", side.to_owned()),
-            ("service", service.to_owned()),
-            ("client", client.to_owned()),
-            ("direction", "out".to_owned())
-        ]
-    )
-    .increment(bytes_out as u64);
+    let key = format!("{side}|{service}|{client}|{outcome}");
+    let m = {
+        let mut all = METERS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = all.get(&key) {
+            m.clone()
+        } else {
+            let labels = [
+                ("side", side.to_owned()),
+                ("service", service.to_owned()),
+                ("client", client.to_owned()),
+            ];
+            let with = |k: &'static str, v: &str| {
+                let mut l = labels.to_vec();
+                l.push((k, v.to_owned()));
+                l
+            };
+            let m = Meters {
+                requests: metrics::counter!(
+                    "tamga_exchange_requests_total",
+                    &with("outcome", outcome)
+                ),
+                duration: metrics::histogram!("tamga_exchange_duration_seconds", &labels),
+                bytes_in: metrics::counter!("tamga_exchange_bytes_total", &with("direction", "in")),
+                bytes_out: metrics::counter!(
+                    "tamga_exchange_bytes_total",
+                    &with("direction", "out")
+                ),
+            };
+            // Labels come from the signed configuration (services, clients) and a fixed set
+            // of outcomes, so this map stays small.
+            all.insert(key, m.clone());
+            m
+        }
+    };
+    m.requests.increment(1);
+    m.duration.record(started.elapsed().as_secs_f64());
+    m.bytes_in.increment(bytes_in as u64);
+    m.bytes_out.increment(bytes_out as u64);
 }
 
 const METASERVICES: [&str; 3] = ["listMethods", "allowedMethods", "getOpenAPI"];

@@ -79,6 +79,29 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<StoredRecord, StoreError> {
 
 const RECORD_COLUMNS: &str = "seq, side, at_ms, record, record_hash, subject";
 
+/// Rows per insert statement, largest first.
+const RECORD_SHAPES: [usize; 4] = [64, 16, 4, 1];
+
+fn record_insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..12 {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", i * 12 + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Store {
     /// The registry's latest (version, state), if any.
     pub async fn registry_latest(&self) -> Result<Option<(i64, String)>, StoreError> {
@@ -148,32 +171,41 @@ impl Store {
         )
     }
 
-    /// Inserts records with consecutive sequence numbers from `first_seq`, in one transaction.
+    /// Inserts records with consecutive sequence numbers from `first_seq`, in one transaction,
+    /// in multi-row statements of a few fixed sizes (each prepared once and cached), so a batch
+    /// costs a handful of statements rather than one per record.
     pub async fn exchange_insert_records(
         &self,
         first_seq: i64,
         rows: &[RecordRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for (i, r) in rows.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(r.gateway.clone())
-            .bind(first_seq + i as i64)
-            .bind(r.x_road_id.clone())
-            .bind(r.side)
-            .bind(r.client.clone())
-            .bind(r.service.clone())
-            .bind(r.status)
-            .bind(r.at_ms)
-            .bind(r.subject.clone())
-            .bind(r.disclose_after_ms)
-            .bind(r.record.clone())
-            .bind(r.record_hash.clone())
-            .execute(&mut *tx)
-            .await?;
+        let mut at = 0;
+        while at < rows.len() {
+            let n = RECORD_SHAPES
+                .iter()
+                .copied()
+                .find(|s| *s <= rows.len() - at)
+                .unwrap_or(1);
+            let sql = record_insert_sql(n);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, r) in rows[at..at + n].iter().enumerate() {
+                q = q
+                    .bind(r.gateway.clone())
+                    .bind(first_seq + (at + i) as i64)
+                    .bind(r.x_road_id.clone())
+                    .bind(r.side)
+                    .bind(r.client.clone())
+                    .bind(r.service.clone())
+                    .bind(r.status)
+                    .bind(r.at_ms)
+                    .bind(r.subject.clone())
+                    .bind(r.disclose_after_ms)
+                    .bind(r.record.clone())
+                    .bind(r.record_hash.clone());
+            }
+            q.execute(&mut *tx).await?;
+            at += n;
         }
         tx.commit().await?;
         Ok(())
