@@ -58,4 +58,9 @@ if [ -d ../../shared/testdata/tessera-log ]; then
 fi
 printf 'example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx' > "$out/ledger_note/vkey"
 printf 'x001/x234/067.p/15' > "$out/ledger_note/tile"
+mkdir -p "$out/exchange_message"
+if [ -d ../../shared/testdata/rfc9421/appendix-b ]; then
+  cp ../../shared/testdata/rfc9421/appendix-b/*_signed.txt "$out/exchange_message/"
+fi
+printf 'signature-input: tamga=("@method" "signature";req;key="tamga");created=1;expires=2;nonce="aaaaaaaaaaaaaaaa"\nsignature: tamga=:AAAA:\ncontent-digest: sha-256=:AAAA:\n' > "$out/exchange_message/gateway"
 echo "seeds written to $out/"

@@ -607,6 +607,10 @@ impl Gateway {
             disclose_after_ms,
             record: text,
             record_hash: hash,
+            access_commitment: rec
+                .tracker
+                .as_ref()
+                .and_then(|t| hex::decode(&t.commitment).ok()),
         };
         self.log.write(row).await.map_err(|e| {
             xerr(

@@ -142,12 +142,6 @@ fn b64(v: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(v)
 }
 
-/// The `access_commitment` a record carries (hex), if personal.
-fn access_commitment(record: &str) -> Option<Vec<u8>> {
-    let v: serde_json::Value = serde_json::from_str(record).ok()?;
-    hex::decode(v["tracker"]["commitment"].as_str()?).ok()
-}
-
 impl MessageLog {
     /// Opens the log of `gateway`, starting its writer and its accountability batcher.
     pub async fn open(
@@ -228,7 +222,7 @@ impl MessageLog {
             .store
             .exchange_records_by_seq(&self.gateway, seq)
             .await?
-            && access_commitment(&rec.record).is_some()
+            && rec.access_commitment.is_some()
         {
             // Access entries are packed in seq order over the batch's personal records.
             let personal_before = self
@@ -236,7 +230,7 @@ impl MessageLog {
                 .exchange_records_after(&self.gateway, b.first_seq - 1, seq - b.first_seq)
                 .await?
                 .iter()
-                .filter(|r| access_commitment(&r.record).is_some())
+                .filter(|r| r.access_commitment.is_some())
                 .count();
             access_index = index_at(&b.access_indices, personal_before);
         }
@@ -272,7 +266,7 @@ impl MessageLog {
     ) -> Result<Option<i64>, String> {
         let rows = self
             .store
-            .exchange_records_after(&self.gateway, after, max as i64)
+            .exchange_pending(&self.gateway, after, max as i64)
             .await
             .map_err(|e| e.to_string())?;
         let Some(first) = rows.first() else {
@@ -291,8 +285,8 @@ impl MessageLog {
         for r in &rows {
             tree.push(leaf_of(&r.record_hash));
             exchange.push(exchange_entry(&r.record_hash));
-            if let Some(c) = access_commitment(&r.record) {
-                access.push(access_entry(&c));
+            if let Some(c) = &r.access_commitment {
+                access.push(access_entry(c));
             }
         }
         let root = tree.root(tree.size())?;

@@ -388,6 +388,7 @@ fn row(gateway: &str, n: usize, personal: bool) -> RecordRow {
         subject: personal.then(|| "УБ00150110".into()),
         disclose_after_ms: None,
         record_hash: globalconf::sha256(record.as_bytes()).to_vec(),
+        access_commitment: personal.then(|| vec![n as u8; 32]),
         record,
     }
 }

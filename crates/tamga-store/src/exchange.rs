@@ -30,6 +30,8 @@ pub struct RecordRow {
     pub record: String,
     /// SHA-256 of `record`.
     pub record_hash: Vec<u8>,
+    /// SHA-256 of the record's tracker entry, when personal.
+    pub access_commitment: Option<Vec<u8>>,
 }
 
 /// A stored record.
@@ -47,6 +49,21 @@ pub struct StoredRecord {
     pub record_hash: Vec<u8>,
     /// Data subject, when personal.
     pub subject: Option<String>,
+    /// SHA-256 of the tracker entry, when personal.
+    pub access_commitment: Option<Vec<u8>>,
+}
+
+/// A record waiting for its batch.
+#[derive(Debug, Clone)]
+pub struct PendingRecord {
+    /// Sequence number.
+    pub seq: i64,
+    /// When (ms).
+    pub at_ms: i64,
+    /// SHA-256 of the record.
+    pub record_hash: Vec<u8>,
+    /// SHA-256 of its tracker entry, when personal.
+    pub access_commitment: Option<Vec<u8>>,
 }
 
 /// A stored batch.
@@ -74,28 +91,32 @@ fn record_of(r: &sqlx::any::AnyRow) -> Result<StoredRecord, StoreError> {
         record: r.try_get("record")?,
         record_hash: r.try_get("record_hash")?,
         subject: r.try_get("subject")?,
+        access_commitment: r.try_get("access_commitment")?,
     })
 }
 
-const RECORD_COLUMNS: &str = "seq, side, at_ms, record, record_hash, subject";
+const RECORD_COLUMNS: &str = "seq, side, at_ms, record, record_hash, subject, access_commitment";
+
+/// Bound values per inserted record.
+const RECORD_INSERT_COLUMNS: usize = 13;
 
 /// Rows per insert statement, largest first.
 const RECORD_SHAPES: [usize; 4] = [64, 16, 4, 1];
 
 fn record_insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash) VALUES ",
+        "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash, access_commitment) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
         sql.push('(');
-        for c in 0..12 {
+        for c in 0..RECORD_INSERT_COLUMNS {
             if c > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", i * 12 + c + 1));
+            sql.push_str(&format!("${}", i * RECORD_INSERT_COLUMNS + c + 1));
         }
         sql.push(')');
     }
@@ -202,7 +223,8 @@ impl Store {
                     .bind(r.subject.clone())
                     .bind(r.disclose_after_ms)
                     .bind(r.record.clone())
-                    .bind(r.record_hash.clone());
+                    .bind(r.record_hash.clone())
+                    .bind(r.access_commitment.clone());
             }
             q.execute(&mut *tx).await?;
             at += n;
@@ -238,6 +260,34 @@ impl Store {
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(record_of).collect()
+    }
+
+    /// What a batch needs of the records after `after_seq` (at most `limit`, in order):
+    /// (seq, at ms, record hash, access commitment) — not the records themselves.
+    pub async fn exchange_pending(
+        &self,
+        gateway: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<PendingRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, record_hash, access_commitment FROM exchange_records WHERE gateway = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(gateway.to_owned())
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingRecord {
+                    seq: r.try_get(0)?,
+                    at_ms: r.try_get(1)?,
+                    record_hash: r.try_get(2)?,
+                    access_commitment: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     /// Stores a batch.

@@ -28,7 +28,7 @@ use sqlx::{Any, AnyPool, Connection, Transaction};
 
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
-pub use exchange::{BatchRow as ExchangeBatch, RecordRow, StoredRecord};
+pub use exchange::{BatchRow as ExchangeBatch, PendingRecord, RecordRow, StoredRecord};
 pub use group_commit::{BatchRow, GroupCommitter};
 pub use ledger::LedgerBatch;
 pub use migrate::{MIGRATIONS, MigrationStatus};

@@ -337,6 +337,57 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
         .unwrap()
         .to_owned();
 
+    // The demo's own calls at start: the citizen's data tracker (findUsage through the portal
+    // operator's gateway) lists the tax administration's reading, not the court's, whose
+    // disclosure is delayed by 90 days.
+    {
+        let khur = manifest["exchange"]["gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["member"] == "MN/GOV/9000003")
+            .unwrap()["consumer"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, e, _, b) = call(
+            &http,
+            reqwest::Method::GET,
+            &format!("{khur}/r1/MN/GOV/9000001/civil-registry/findUsage"),
+            &[
+                ("X-Road-Client", "MN/GOV/9000003/citizen-portal".to_owned()),
+                ("X-Tamga-Data-Subject", pct(&citizen)),
+                ("X-Tamga-Purpose", "citizen%20view".to_owned()),
+                ("X-Tamga-Legal-Basis", "PDPL".to_owned()),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!((s, e.as_str()), (200, ""));
+        let usage: Value = serde_json::from_slice(&b).unwrap();
+        let clients: Vec<&str> = usage
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u["client"].as_str())
+            .collect();
+        assert!(clients.contains(&"MN/GOV/9000002/tax"), "{clients:?}");
+        assert!(
+            !clients.contains(&"MN/GOV/9000005/court-cases"),
+            "a delayed access must stay hidden: {clients:?}"
+        );
+        // Each entry is the exact JSON committed: its SHA-256 is the commitment in the access log.
+        for u in usage.as_array().unwrap() {
+            let entry = u["entry"].as_str().unwrap();
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, entry.as_bytes());
+            assert_eq!(
+                hex::encode(digest.as_ref()),
+                u["commitment"].as_str().unwrap()
+            );
+            assert!(serde_json::from_str::<Value>(entry).unwrap()["salt"].is_string());
+        }
+    }
+
     // A backend: quick, echoing, and slow.
     let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let backend_addr = backend.local_addr().unwrap();

@@ -24,6 +24,8 @@ CREATE TABLE exchange_records (
     disclose_after_ms BIGINT,
     record         TEXT NOT NULL,
     record_hash    BYTEA NOT NULL,
+    -- SHA-256 of the tracker entry (personal-data records only): what goes to the access log.
+    access_commitment BYTEA,
     PRIMARY KEY (gateway, seq)
 );
 CREATE INDEX exchange_records_id ON exchange_records (gateway, x_road_id);
