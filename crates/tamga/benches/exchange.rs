@@ -4,21 +4,22 @@
 //! commitments), against a plain two-hop nginx reverse-proxy chain (keep-alive, no signing) to
 //! the same backend, and the backend alone, in the same run with the same load generator.
 //!
+//! Two layouts: the demo's gateways inside the demo process (sharing its SQLite writer with
+//! the ledger and the other gateways), and the production layout — consumer and provider
+//! gateways as separate `tamga serve` processes with their own databases, the demo node as
+//! registry, PKI, TSA and ledger.
+//!
 //! `cargo bench -p tamga --bench exchange` (needs `wrk` and `nginx`: `apt-get install wrk
 //! nginx-light`). `TAMGA_BENCH_SECONDS` sets the length of each run (default 15).
 
+#[path = "../tests/support/exchange.rs"]
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Gw, Proc, Tuning, admin, free_port, set_gateway, start_demo, wait_ready};
 
 struct Run {
     rps: f64,
@@ -121,40 +122,14 @@ http {{
     (Proc(child), front)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn main() {
     let secs: u64 = std::env::var("TAMGA_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("demo");
-    let _demo = Proc(
-        Command::new(env!("CARGO_BIN_EXE_tamga"))
-            .args(["demo", "--data", data.to_str().unwrap(), "--port", "0"])
-            .env("TAMGA_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let manifest: serde_json::Value = loop {
-        if let Ok(t) = std::fs::read_to_string(data.join("demo.json"))
-            && let Ok(v) = serde_json::from_str(&t)
-        {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "demo did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let (_demo, manifest) = start_demo(dir.path(), "600");
+    let demo = dir.path().join("demo");
     let ex = &manifest["exchange"];
     let backend = ex["backends"]
         .as_str()
@@ -210,31 +185,8 @@ fn main() {
     println!("exchange round trips, {secs} s per run, wrk -t2 on the same 2 cores");
     println!("| path | connections | round trips/s | p50 | p99 | errors |");
     println!("|---|---:|---:|---:|---:|---|");
-    let mut results = vec![];
-    for (name, url, h, c) in [
-        ("backend alone", direct.as_str(), &[][..], 64),
-        ("nginx → nginx → backend", chain.as_str(), &[][..], 64),
-        (
-            "Tamga consumer → provider → backend",
-            gw.as_str(),
-            &client[..],
-            64,
-        ),
-        (
-            "Tamga, personal-data service (tracker on)",
-            personal_url.as_str(),
-            &personal[..],
-            64,
-        ),
-        ("backend alone", direct.as_str(), &[][..], 4),
-        ("nginx → nginx → backend", chain.as_str(), &[][..], 4),
-        (
-            "Tamga consumer → provider → backend",
-            gw.as_str(),
-            &client[..],
-            4,
-        ),
-    ] {
+    let mut results: Vec<(String, u32, Run)> = vec![];
+    let mut measure = |name: &str, url: &str, h: &[(&str, &str)], c: u32| {
         let r = wrk(url, c, secs, h);
         println!(
             "| {name} | {c} | {:.0} | {} | {} | {} |",
@@ -247,32 +199,127 @@ fn main() {
                 &r.errors
             }
         );
-        results.push((name, c, r));
+        results.push((name.to_owned(), c, r));
+    };
+    measure("backend alone", &direct, &[], 64);
+    measure("nginx → nginx → backend", &chain, &[], 64);
+    measure("backend alone", &direct, &[], 4);
+    measure("nginx → nginx → backend", &chain, &[], 4);
+    measure("Tamga, gateways in the demo process", &gw, &client, 64);
+    measure(
+        "Tamga, gateways in the demo process, personal data",
+        &personal_url,
+        &personal,
+        64,
+    );
+    measure("Tamga, gateways in the demo process", &gw, &client, 4);
+
+    // The production layout: each gateway its own process and database.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = manifest["base_url"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(demo.join("secrets/registry-token")).unwrap();
+    let conf_url = format!("{base}/exchange/globalconf");
+    let tsa = format!("{base}/tsa");
+    let gws = [
+        (Gw::new(dir.path(), "MN/GOV/9000002", "mta"), vec![]),
+        (
+            Gw::new(dir.path(), "MN/GOV/9000005", "court"),
+            vec![(
+                "court-cases/caseStatus",
+                format!("http://{backend}/court/cases"),
+            )],
+        ),
+        (
+            Gw::new(dir.path(), "MN/GOV/9000001", "gasr"),
+            vec![(
+                "civil-registry/WS100101_getCitizenIDCardInfo",
+                format!("http://{backend}/gasr/citizens"),
+            )],
+        ),
+    ];
+    let mut procs: Vec<Proc> = vec![];
+    rt.block_on(async {
+        let http = ::reqwest::Client::new();
+        let mut commands = vec![];
+        for (g, backends) in &gws {
+            let cfg = g.write_config(
+                &demo,
+                &base,
+                &conf_url,
+                backends,
+                Tuning {
+                    tsa: &tsa,
+                    grace: 60,
+                    timeout: 10,
+                },
+            );
+            procs.push(g.start(&cfg));
+            commands.push(set_gateway(&demo, g.member, g.org, g.listen));
+        }
+        admin(
+            &http,
+            &base,
+            token.trim(),
+            serde_json::Value::Array(commands),
+        )
+        .await;
+        for ((g, _), p) in gws.iter().zip(procs.iter_mut()) {
+            wait_ready(&http, g, p).await;
+        }
+    });
+    let tax2 = gws[0].0.consumer();
+    let gw2 = format!("{tax2}/r1/MN/GOV/9000005/court-cases/caseStatus/2026-17");
+    let personal2 = format!(
+        "{tax2}/r1/MN/GOV/9000001/civil-registry/WS100101_getCitizenIDCardInfo/{}",
+        pct(&citizen)
+    );
+    // Until the new addresses are everywhere, calls fail; then warm up.
+    for _ in 0..100 {
+        if wrk(&gw2, 1, 1, &client).errors.is_empty() {
+            break;
+        }
     }
+    let _ = wrk(&gw2, 16, 2, &client);
+    measure("Tamga, separate gateway processes", &gw2, &client, 64);
+    measure(
+        "Tamga, separate gateway processes, personal data",
+        &personal2,
+        &personal,
+        64,
+    );
+    measure("Tamga, separate gateway processes", &gw2, &client, 4);
+    measure("Tamga, separate gateway processes", &gw2, &client, 1);
+    drop(procs);
     let get = |n: &str, c: u32| {
         results
             .iter()
-            .find(|(a, b, _)| *a == n && *b == c)
+            .find(|(a, b, _)| a == n && *b == c)
             .map(|(_, _, r)| r)
             .unwrap()
     };
-    let t = get("Tamga consumer → provider → backend", 64);
     let n = get("nginx → nginx → backend", 64);
-    println!();
-    println!(
-        "Tamga / nginx chain at 64 connections: {:.1}%",
-        100.0 * t.rps / n.rps
-    );
-    let t4 = get("Tamga consumer → provider → backend", 4);
     let b4 = get("backend alone", 4);
-    println!(
-        "at 4 connections ({:.0}/s, {:.0}% of the saturated rate): p99 added by the two gateways {:.2} ms (p99 {} vs backend alone {})",
-        t4.rps,
-        100.0 * t4.rps / t.rps,
-        ms(&t4.p99) - ms(&b4.p99),
-        t4.p99,
-        b4.p99
-    );
+    println!();
+    for layout in [
+        "Tamga, gateways in the demo process",
+        "Tamga, separate gateway processes",
+    ] {
+        let t = get(layout, 64);
+        let t4 = get(layout, 4);
+        println!(
+            "{layout}: {:.1}% of the nginx chain at 64 connections; at 4 connections ({:.0}/s, {:.0}% of its saturated rate) the two gateways add {:.2} ms to the p99 (p99 {} vs backend alone {})",
+            100.0 * t.rps / n.rps,
+            t4.rps,
+            100.0 * t4.rps / t.rps,
+            ms(&t4.p99) - ms(&b4.p99),
+            t4.p99,
+            b4.p99
+        );
+    }
     // Every exchange above was logged on both sides; say how many records reached the ledger.
     std::thread::sleep(Duration::from_secs(2));
     if let Ok(cp) = reqwest::blocking_get(&format!(
