@@ -581,6 +581,16 @@ struct Record<'a> {
 pub const RECORD_FORMAT: &str = "tamga-exchange-record/1";
 
 impl Gateway {
+    /// Both bodies for the record, when this member's policy keeps them.
+    fn bodies(&self, request: &[u8], response: &[u8]) -> Option<HashMap<&'static str, String>> {
+        self.settings.log_bodies.then(|| {
+            HashMap::from([
+                ("request", STANDARD.encode(request)),
+                ("response", STANDARD.encode(response)),
+            ])
+        })
+    }
+
     async fn write_record(
         &self,
         rec: &Record<'_>,
@@ -1069,14 +1079,8 @@ async fn consume_inner(
             return Err(e);
         }
     };
-    let tracker_subject = personal.as_ref().map(|p| p.subject.clone());
     let disclose = personal.as_ref().and_then(|p| p.disclose_after_ms);
-    let bodies = gw.settings.log_bodies.then(|| {
-        HashMap::from([
-            ("request", STANDARD.encode(&body)),
-            ("response", STANDARD.encode(&rbody)),
-        ])
-    });
+    let bodies = gw.bodies(&body, &rbody);
     let rec = Record {
         format: RECORD_FORMAT,
         side: "consumer",
@@ -1106,9 +1110,7 @@ async fn consume_inner(
         bodies,
         salt: random_b64(16),
     };
-    // The consumer side indexes personal exchanges too (its own accountability), but the
-    // tracker entry (and the access-log commitment) belongs to the provider.
-    let _ = tracker_subject;
+    // The tracker entry (and its access-log commitment) belongs to the provider's record.
     gw.write_record(&rec, None, disclose).await?;
     let mut response = Response::builder().status(rparts.status);
     if let Some(h) = response.headers_mut() {
@@ -1501,12 +1503,7 @@ async fn provide_inner(
             entry,
         }
     });
-    let bodies = gw.settings.log_bodies.then(|| {
-        HashMap::from([
-            ("request", STANDARD.encode(&body)),
-            ("response", STANDARD.encode(&rbody)),
-        ])
-    });
+    let bodies = gw.bodies(&body, &rbody);
     let rec = Record {
         format: RECORD_FORMAT,
         side: "provider",
