@@ -427,7 +427,7 @@ impl Gateway {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(consume, list_clients, export_record))]
+#[openapi(paths(consume, consume_post, list_clients, export_record))]
 struct GatewayApi;
 
 /// The OpenAPI description of the consumer side (served by the node, which documents the
@@ -441,7 +441,14 @@ pub fn consumer_openapi() -> utoipa::openapi::OpenApi {
 /// internal address).
 pub fn consumer_routes(gw: Arc<Gateway>) -> Router {
     Router::new()
-        .route("/r1/{*rest}", any(consume))
+        .route(
+            "/r1/{*rest}",
+            get(consume)
+                .post(consume_post)
+                .put(consume)
+                .patch(consume)
+                .delete(consume),
+        )
         .route("/listClients", get(list_clients))
         .route("/exchange/records/{x_road_id}", get(export_record))
         .with_state(gw)
@@ -701,7 +708,7 @@ fn metrics_done(
 const METASERVICES: [&str; 3] = ["listMethods", "allowedMethods", "getOpenAPI"];
 
 /// Consumer side: an X-Road REST request from the organisation's own system.
-#[utoipa::path(method(get, post, put, patch, delete), path = "/r1/{instance}/{member_class}/{member_code}/{subsystem}/{service}/{rest}",
+#[utoipa::path(get, path = "/r1/{instance}/{member_class}/{member_code}/{subsystem}/{service}/{rest}",
     tag = "exchange-gateway",
     summary = "Call a service over Khur (X-Road REST protocol, gateway consumer side) / Үйлчилгээ дуудах",
     description = "Served on each gateway's `client_listen` address, not on the node's port. `X-Road-Client` is required; personal-data services also need `X-Tamga-Data-Subject`, `X-Tamga-Purpose`, `X-Tamga-Legal-Basis` (percent-encoded UTF-8), optionally `X-Tamga-Disclose-After` (YYYY-MM-DD). Metaservices: `.../{subsystem}/listMethods`, `allowedMethods`, `getOpenAPI?serviceCode=`.",
@@ -761,6 +768,35 @@ async fn consume(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
             e.response(&x_road_id)
         }
     }
+}
+
+#[utoipa::path(post, path = "/r1/{instance}/{member_class}/{member_code}/{subsystem}/{service}/{rest}",
+    tag = "exchange-gateway",
+    summary = "Call a service with a body (also PUT, PATCH, DELETE) / Үйлчилгээ дуудах (их биетэй)",
+    description = "Served on each gateway's `client_listen` address, not on the node's port. `X-Road-Client` is required; personal-data services also need `X-Tamga-Data-Subject`, `X-Tamga-Purpose`, `X-Tamga-Legal-Basis` (percent-encoded UTF-8), optionally `X-Tamga-Disclose-After` (YYYY-MM-DD). Metaservices: `.../{subsystem}/listMethods`, `allowedMethods`, `getOpenAPI?serviceCode=`.",
+    params(
+        ("instance" = String, Path, description = "X-Road instance, e.g. MN"),
+        ("member_class" = String, Path, description = "GOV, COM, NGO"),
+        ("member_code" = String, Path, description = "provider's member code"),
+        ("subsystem" = String, Path, description = "provider's subsystem"),
+        ("service" = String, Path, description = "service code"),
+        ("rest" = String, Path, description = "the rest of the path, passed to the service"),
+        ("X-Road-Client" = String, Header, description = "INSTANCE/CLASS/MEMBER/SUBSYSTEM of the caller"),
+        ("X-Road-Id" = Option<String>, Header, description = "message id (generated if absent)"),
+        ("X-Road-UserId" = Option<String>, Header, description = "the end user"),
+        ("X-Road-Represented-Party" = Option<String>, Header, description = "on whose behalf"),
+    ),
+    responses(
+        (status = 200, description = "the service's answer, verified; `X-Road-Request-Hash` binds it to the request"),
+        (status = 400, description = "Client.* error in `X-Road-Error`"),
+        (status = 403, description = "Client.AccessDenied and other refusals"),
+        (status = 413, description = "Client.BodyTooLarge"),
+        (status = 502, description = "Server.ClientProxy.NetworkError, invalid response signature"),
+        (status = 503, description = "OutdatedGlobalConf or MessageLogUnavailable: the gateway refuses to exchange unaccountably"),
+        (status = 504, description = "Timeout"),
+    ))]
+async fn consume_post(state: State<Arc<Gateway>>, req: Request) -> Response {
+    consume(state, req).await
 }
 
 async fn consume_inner(
