@@ -159,7 +159,9 @@ impl XError {
 }
 
 /// Remembers (key id, nonce) pairs for twice the signature lifetime, in two generations, so
-/// memory stays bounded by the request rate.
+/// memory stays bounded by the request rate. A pair is kept as 16 bytes of SHA-256 over both:
+/// only pairs from signatures that verified get here, so nobody can aim for collisions, and
+/// no per-entry allocation is made (at 3,000 requests/s a 120 s window holds ~700,000 pairs).
 struct ReplayCache {
     window_ms: i64,
     inner: Mutex<ReplayGenerations>,
@@ -167,8 +169,8 @@ struct ReplayCache {
 
 struct ReplayGenerations {
     started_ms: i64,
-    current: std::collections::HashSet<(String, String)>,
-    previous: std::collections::HashSet<(String, String)>,
+    current: std::collections::HashSet<[u8; 16]>,
+    previous: std::collections::HashSet<[u8; 16]>,
 }
 
 impl ReplayCache {
@@ -185,13 +187,18 @@ impl ReplayCache {
 
     /// `false` if the pair was seen within the window.
     fn first_use(&self, keyid: &str, nonce: &str) -> bool {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(keyid.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(nonce.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&ctx.finish().as_ref()[..16]);
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let t = now_ms();
         if t - g.started_ms > self.window_ms {
             g.previous = std::mem::take(&mut g.current);
             g.started_ms = t;
         }
-        let key = (keyid.to_owned(), nonce.to_owned());
         if g.previous.contains(&key) {
             return false;
         }

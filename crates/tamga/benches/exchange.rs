@@ -42,8 +42,9 @@ fn ms(s: &str) -> f64 {
 
 fn wrk(url: &str, connections: u32, secs: u64, headers: &[(&str, &str)]) -> Run {
     let mut c = Command::new("wrk");
+    // wrk needs at least one connection per thread.
     c.args([
-        "-t2",
+        &format!("-t{}", connections.clamp(1, 2)),
         &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--latency",
