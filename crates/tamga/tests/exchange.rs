@@ -5,7 +5,8 @@
 //! verifies, replays and tampers with gateway-to-gateway requests; and the failure cases:
 //! provider down or slow, expired configuration, revoked or unknown certificate, tampered body
 //! or header, replay, expired signature, missing right, missing purpose, oversized body,
-//! message log unable to reach its TSA.
+//! message log unable to reach its TSA; and each gateway killed (SIGKILL) under load, after
+//! which every exchange its client saw answered is in its message log.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -533,6 +534,80 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
             && metrics.contains("WS100101_getCitizenIDCardInfo"),
         "per-service metrics"
     );
+
+    // 3b. Killed mid-load (SIGKILL), provider then consumer: every exchange a client saw
+    //     answered is in the killed side's message log after the restart.
+    for victim in ["provider", "consumer"] {
+        let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut load = vec![];
+        for _ in 0..8 {
+            let (http, url, tax, acked, stop) = (
+                http.clone(),
+                echo_url.clone(),
+                tax.clone(),
+                Arc::clone(&acked),
+                Arc::clone(&stop),
+            );
+            load.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let mut r = http.post(&url).body(r#"{"load":1}"#);
+                    for (k, v) in &tax {
+                        r = r.header(*k, v);
+                    }
+                    if let Ok(resp) = r.send().await
+                        && resp.status() == 200
+                        && let Some(id) = resp
+                            .headers()
+                            .get("x-road-id")
+                            .and_then(|v| v.to_str().ok())
+                    {
+                        acked.lock().unwrap().push(id.to_owned());
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (gw, cfg, running) = if victim == "provider" {
+            (&provider, &provider_cfg, &mut provider_proc)
+        } else {
+            (&consumer, &consumer_cfg, &mut consumer_proc)
+        };
+        let _ = running.0.kill();
+        let _ = running.0.wait();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::SeqCst);
+        for l in load {
+            l.await.unwrap();
+        }
+        *running = gw.start(cfg);
+        wait_ready(&http, gw, running).await;
+        let acked = acked.lock().unwrap().clone();
+        assert!(
+            acked.len() > 10,
+            "{victim}: too little load to mean anything ({})",
+            acked.len()
+        );
+        let db = gw.dir.join("data/tamga.db");
+        let store = tamga_store::Store::open(
+            &format!("sqlite://{}", db.display()),
+            &tamga_store::StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        for id in &acked {
+            let recs = store.exchange_records_by_id(gw.member, id).await.unwrap();
+            assert!(
+                recs.iter().any(|r| r.side == victim),
+                "{victim} killed: acknowledged exchange {id} is not in its message log"
+            );
+        }
+        store.close().await;
+        eprintln!(
+            "{victim} killed mid-load: all {} acknowledged exchanges are in its log",
+            acked.len()
+        );
+    }
 
     // 4. A man in the middle with TLS keys but no signing key (independent Python peer).
     match python() {
