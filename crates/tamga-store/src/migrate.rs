@@ -53,6 +53,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_trust_services"),
     migration!(3, "0003_ledger"),
     migration!(4, "0004_exchange"),
+    migration!(5, "0005_identity"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"

@@ -36,4 +36,19 @@ impl Store {
         tx.commit().await?;
         Ok(stored)
     }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO node_settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key.to_owned())
+        .bind(value.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

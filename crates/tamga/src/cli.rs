@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::exchange_cli::ExchangeCommand,
     },
+    /// The identity provider: clients, accounts, key rotation, TOTP codes for demo accounts.
+    Id {
+        #[command(subcommand)]
+        command: crate::id_cli::IdCommand,
+    },
     /// Check a configuration without starting anything.
     Config {
         #[command(subcommand)]
@@ -145,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
         Command::Ledger { command } => crate::ledger_cli::run(command).await,
         Command::Exchange { command } => crate::exchange_cli::run(command).await,
+        Command::Id { command } => crate::id_cli::run(command).await,
         Command::Keys { config, command } => {
             let config = Config::load(config.as_deref()).context("configuration")?;
             let keys = startup::open_key_store(&config)?;

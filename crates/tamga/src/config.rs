@@ -45,6 +45,65 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Exchange gateways this node runs (one per member).
     pub gateways: Vec<GatewayConfig>,
+    /// The identity role (OpenID Connect provider).
+    pub identity: IdentityConfig,
+}
+
+/// The identity role: the OpenID Connect provider (DAN).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// The issuer URL; default `<trust.base_url or http://<node.listen>>/id`. Must end in `/id`
+    /// (the provider's routes are under that path).
+    pub issuer: Option<String>,
+    /// File holding the admin API's bearer token (mode 0600), else `TAMGA_ID_ADMIN_TOKEN`;
+    /// with neither, the admin API is off.
+    pub admin_token_file: Option<PathBuf>,
+    /// Access and ID token lifetime, seconds.
+    pub access_token_secs: i64,
+    /// Refresh token lifetime without `offline_access`, seconds.
+    pub refresh_token_secs: i64,
+    /// Browser session lifetime, seconds.
+    pub session_secs: i64,
+    /// Certificate (ID card) sign-in over mutual TLS.
+    pub certificate_login: Option<CertificateLoginConfig>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            admin_token_file: None,
+            access_token_secs: 300,
+            refresh_token_secs: 8 * 3600,
+            session_secs: 8 * 3600,
+            certificate_login: None,
+        }
+    }
+}
+
+/// The certificate sign-in listener.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateLoginConfig {
+    /// Where it listens (TLS, client certificates requested).
+    pub listen: SocketAddr,
+    /// How browsers reach it (`https://id-card.example.mn:8443`); default `https://<listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// PKCS#12 with its TLS server certificate and key.
+    pub tls_p12: PathBuf,
+    /// File with the PKCS#12 password (mode 0600), else `TAMGA_P12_PASSWORD`.
+    #[serde(default)]
+    pub p12_password_file: Option<PathBuf>,
+    /// PEM file of the root CAs whose citizens may sign in.
+    pub anchors_file: PathBuf,
+    /// PEM file of intermediate CAs (browsers often send only the leaf).
+    #[serde(default)]
+    pub intermediates_file: Option<PathBuf>,
+    /// How long an OCSP answer is reused, seconds (0: ask on every sign-in).
+    #[serde(default)]
+    pub ocsp_cache_secs: i64,
 }
 
 /// The exchange registry role: members, services, rights, gateways; signs the global
@@ -259,6 +318,8 @@ pub enum Role {
     Registry,
     /// Exchange gateways (the `[[gateways]]` sections).
     Gateway,
+    /// OpenID Connect provider (`/id/…`).
+    Identity,
 }
 
 impl Role {
@@ -270,6 +331,7 @@ impl Role {
         Role::Witness,
         Role::Registry,
         Role::Gateway,
+        Role::Identity,
     ];
 }
 
@@ -386,6 +448,7 @@ impl Default for Config {
             witness: WitnessConfig::default(),
             registry: RegistryConfig::default(),
             gateways: vec![],
+            identity: IdentityConfig::default(),
         }
     }
 }

@@ -98,8 +98,14 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                 } else {
                     crate::demo_exchange::start(&started, &data_owned, &country).await?
                 };
+                let identity = if country.is_null() {
+                    serde_json::Value::Null
+                } else {
+                    crate::demo_identity::start(&started, &data_owned, &country).await?
+                };
                 let mut manifest = manifest(&started, country);
                 manifest["exchange"] = exchange;
+                manifest["identity"] = identity;
                 let mut documents = documents;
                 if let Some(notary) = started.logs.iter().find(|l| l.name() == "notary")
                     && let Some(doc) = documents.get_mut(0)

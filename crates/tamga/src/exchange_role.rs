@@ -161,7 +161,7 @@ pub fn readiness(gateways: Gateways) -> ReadinessCheck {
 }
 
 /// Reads a PKCS#12 file: (certificate chain with the key's certificate first, PKCS#8 key).
-fn read_p12(path: &std::path::Path, password: &str) -> anyhow::Result<TlsIdentity> {
+pub(crate) fn read_p12(path: &std::path::Path, password: &str) -> anyhow::Result<TlsIdentity> {
     let der = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let c = tamga_keys::read_pkcs12(&der, password).with_context(|| path.display().to_string())?;
     let signer = SoftwareSigner::from_pkcs8("p12", &c.key_pkcs8)

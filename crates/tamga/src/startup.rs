@@ -43,6 +43,8 @@ pub struct Started {
     pub gateways: crate::exchange_role::Gateways,
     /// The store.
     pub store: Store,
+    /// The OpenID provider, when the identity role runs.
+    pub identity: Option<Arc<tamga_id::Provider>>,
 }
 
 /// Runs once the node listens (the demo seeds its country and writes its manifest here).
@@ -284,12 +286,14 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 trust = Some(services);
             }
             // Wired after the loop: witnesses need the logs' keys, gateways the ledger.
-            Role::Ledger | Role::Witness | Role::Registry | Role::Gateway => {}
+            Role::Ledger | Role::Witness | Role::Registry | Role::Gateway | Role::Identity => {}
         }
     }
     let (logs, witnesses) =
         crate::ledger_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
     let registry = crate::exchange_role::wire_registry(config, &store, &keys, &mut builder).await?;
+    let identity =
+        crate::identity_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
     let gateways = crate::exchange_role::Gateways::default();
     if config.roles.contains(&Role::Gateway) || config.roles.contains(&Role::Registry) {
         builder = builder
@@ -327,6 +331,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         registry,
         gateways,
         store: store.clone(),
+        identity,
     };
     Ok((node, store, started))
 }

@@ -1,0 +1,196 @@
+//! The provider's pages: sign-in, consent, errors and sign-out, server-rendered, in Mongolian
+//! (default) and English, after GOV.UK Design System patterns (one question per page, an
+//! error summary linked to the field, a visible language switch). No JavaScript: the forms
+//! post back. WCAG 2.2 AA: labelled fields, `autocomplete` hints so password managers fill
+//! them and pasting works (3.3.8 Accessible Authentication), focus outlines, 4.5:1 contrast,
+//! `lang` on the page, targets of at least 24×24 px (2.5.8).
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Picks the Mongolian or English text.
+pub fn t<'a>(lang: &str, mn: &'a str, en: &'a str) -> &'a str {
+    if lang == "en" { en } else { mn }
+}
+
+const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;margin:0;color:#0b0c0c;background:#fff;font-size:19px;line-height:1.4}\
+header{background:#0b0c0c;color:#fff;padding:10px 15px;display:flex;justify-content:space-between;align-items:center}\
+header a{color:#fff}main{max-width:640px;margin:0 auto;padding:20px 15px}\
+h1{font-size:32px;margin:0 0 20px}label{display:block;font-weight:700;margin:15px 0 5px}\
+.hint{color:#505a5f;margin:0 0 5px}input[type=text],input[type=password]{font-size:19px;padding:5px;border:2px solid #0b0c0c;width:100%;max-width:20em;box-sizing:border-box}\
+input:focus,button:focus,a:focus{outline:3px solid #fd0;outline-offset:0;box-shadow:inset 0 0 0 2px #0b0c0c}\
+button,.button{display:inline-block;font-size:19px;padding:8px 12px;margin:20px 10px 0 0;background:#00703c;color:#fff;border:0;box-shadow:0 2px 0 #002d18;cursor:pointer;text-decoration:none;min-height:24px}\
+.secondary{background:#f3f2f1;color:#0b0c0c;box-shadow:0 2px 0 #929191}.error-summary{border:5px solid #d4351c;padding:15px;margin-bottom:20px}\
+.error-summary a{color:#d4351c;font-weight:700}.error{color:#d4351c;font-weight:700}section{border-top:1px solid #b1b4b6;margin-top:30px;padding-top:10px}\
+ul.claims li{margin:5px 0}";
+
+/// The page frame; `switch` is the same page's URL in the other language.
+pub fn layout(lang: &str, title: &str, switch: &str, body: &str) -> String {
+    let other = if lang == "en" {
+        "Монгол"
+    } else {
+        "English"
+    };
+    let other_lang = if lang == "en" { "mn" } else { "en" };
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title} — {brand}</title><style>{CSS}</style></head><body>\
+<header><span>{brand}</span><a href=\"{switch}\" lang=\"{other_lang}\" hreflang=\"{other_lang}\">{other}</a></header>\
+<main id=\"main\">{body}</main></body></html>",
+        lang = esc(lang),
+        title = esc(title),
+        brand = t(lang, "Тамга — ДАН нэвтрэлт", "Tamga — DAN sign-in"),
+        switch = esc(switch),
+    )
+}
+
+/// The sign-in page: password + TOTP form, and the ID-card sign-in when it is available.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_in(
+    lang: &str,
+    tx: &str,
+    client_name: &str,
+    min_level_high: bool,
+    certificate_url: Option<&str>,
+    error: Option<&str>,
+    login_hint: Option<&str>,
+    switch: &str,
+) -> String {
+    let mut b = String::new();
+    if let Some(e) = error {
+        b.push_str(&format!(
+            "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\"><h2>{}</h2><ul><li><a href=\"#registration_number\">{}</a></li></ul></div>",
+            t(lang, "Алдаа гарлаа", "There is a problem"),
+            esc(e)
+        ));
+    }
+    b.push_str(&format!(
+        "<h1>{}</h1><p>{} <strong>{}</strong>.</p>",
+        t(lang, "Нэвтрэх", "Sign in"),
+        t(
+            lang,
+            "Дараах үйлчилгээ рүү нэвтэрч байна:",
+            "You are signing in to"
+        ),
+        esc(client_name)
+    ));
+    if let Some(url) = certificate_url {
+        b.push_str(&format!(
+            "<section><h2>{}</h2><p>{}</p><a class=\"button\" href=\"{}\">{}</a></section>",
+            t(lang, "Иргэний үнэмлэхээр", "With your ID card"),
+            t(
+                lang,
+                "Картын уншигчид үнэмлэхээ хийж, PIN кодоо оруулна. Хамгийн өндөр түвшин.",
+                "Insert your card in the reader and enter its PIN. The highest level of assurance."
+            ),
+            esc(url),
+            t(lang, "Үнэмлэхээр нэвтрэх", "Sign in with ID card"),
+        ));
+    }
+    if min_level_high {
+        b.push_str(&format!(
+            "<p>{}</p>",
+            t(
+                lang,
+                "Энэ үйлчилгээ зөвхөн иргэний үнэмлэхээр нэвтрэхийг зөвшөөрнө.",
+                "This service accepts only the ID card."
+            )
+        ));
+    } else {
+        let hint = login_hint.map(esc).unwrap_or_default();
+        b.push_str(&format!(
+            "<section><h2>{h}</h2><form method=\"post\" action=\"login/password\" novalidate>\
+<input type=\"hidden\" name=\"tx\" value=\"{tx}\">\
+<label for=\"registration_number\">{reg}</label><p class=\"hint\" id=\"reg-hint\">{reg_hint}</p>\
+<input type=\"text\" id=\"registration_number\" name=\"registration_number\" value=\"{hint}\" autocomplete=\"username\" aria-describedby=\"reg-hint\" spellcheck=\"false\" autocapitalize=\"characters\">\
+<label for=\"password\">{pw}</label>\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
+<label for=\"otp\">{otp}</label><p class=\"hint\" id=\"otp-hint\">{otp_hint}</p>\
+<input type=\"text\" id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\" aria-describedby=\"otp-hint\" maxlength=\"8\">\
+<div><button type=\"submit\">{go}</button></div></form></section>",
+            h = t(lang, "Нууц үг ба нэг удаагийн кодоор", "With password and one-time code"),
+            tx = esc(tx),
+            reg = t(lang, "Регистрийн дугаар", "Registration number"),
+            reg_hint = t(lang, "Жишээ нь: УБ99010112", "For example: УБ99010112"),
+            pw = t(lang, "Нууц үг", "Password"),
+            otp = t(lang, "Нэг удаагийн код", "One-time code"),
+            otp_hint = t(
+                lang,
+                "Баталгаажуулах аппликейшн дээрх 6 оронтой код",
+                "The 6-digit code from your authenticator app"
+            ),
+            go = t(lang, "Нэвтрэх", "Sign in"),
+        ));
+    }
+    layout(lang, t(lang, "Нэвтрэх", "Sign in"), switch, &b)
+}
+
+/// The consent page: what the client will receive.
+pub fn consent(
+    lang: &str,
+    tx: &str,
+    client_name: &str,
+    scopes: &[(&str, &str)],
+    switch: &str,
+) -> String {
+    let items: String = scopes
+        .iter()
+        .map(|(mn, en)| format!("<li>{}</li>", esc(t(lang, mn, en))))
+        .collect();
+    let body = format!(
+        "<h1>{h}</h1><p>{p1} <strong>{c}</strong> {p2}</p><ul class=\"claims\">{items}</ul>\
+<form method=\"post\" action=\"consent\"><input type=\"hidden\" name=\"tx\" value=\"{tx}\">\
+<button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button></form>",
+        h = t(lang, "Мэдээлэл хуваалцах уу?", "Share your information?"),
+        p1 = t(lang, "", ""),
+        c = esc(client_name),
+        p2 = t(
+            lang,
+            "үйлчилгээ дараах мэдээллийг авна:",
+            "will receive the following:"
+        ),
+        tx = esc(tx),
+        allow = t(lang, "Зөвшөөрөх", "Allow"),
+        deny = t(lang, "Татгалзах", "Deny"),
+    );
+    layout(lang, t(lang, "Зөвшөөрөл", "Consent"), switch, &body)
+}
+
+/// A page that explains a problem.
+pub fn problem(lang: &str, title_mn: &str, title_en: &str, detail: &str) -> String {
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        esc(t(lang, title_mn, title_en)),
+        esc(detail)
+    );
+    layout(lang, t(lang, title_mn, title_en), "?lang=en", &body)
+}
+
+/// After sign-out.
+pub fn signed_out(lang: &str) -> String {
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>",
+        t(lang, "Та гарлаа", "You have signed out"),
+        t(
+            lang,
+            "Энэ хөтөч дээрх нэвтрэлт дууслаа.",
+            "Your session in this browser has ended."
+        )
+    );
+    layout(lang, t(lang, "Гарсан", "Signed out"), "?lang=en", &body)
+}

@@ -1,0 +1,46 @@
+-- Identity (the OpenID Connect provider): relying parties registered by the operator, the
+-- citizens' sign-in credentials, consents, grants (one row per refresh-token family: the
+-- current generation's hash only, so a rotation is one UPDATE and a replayed older token is
+-- recognised as reuse), and access tokens revoked before their expiry.
+CREATE TABLE id_clients (
+    client_id      TEXT PRIMARY KEY NOT NULL,
+    registration   TEXT NOT NULL,
+    secret_hash    BLOB,
+    created_at_ms  INTEGER NOT NULL
+);
+CREATE TABLE id_accounts (
+    account_id          TEXT PRIMARY KEY NOT NULL,
+    registration_number TEXT NOT NULL UNIQUE,
+    profile             TEXT NOT NULL,
+    password_hash       TEXT,
+    totp_secret         BLOB,
+    totp_last_step      INTEGER NOT NULL DEFAULT 0,
+    failures            INTEGER NOT NULL DEFAULT 0,
+    locked_until_ms     INTEGER NOT NULL DEFAULT 0,
+    created_at_ms       INTEGER NOT NULL
+);
+CREATE TABLE id_consents (
+    account_id     TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    scopes         TEXT NOT NULL,
+    granted_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, client_id)
+);
+CREATE TABLE id_grants (
+    grant_id       TEXT PRIMARY KEY NOT NULL,
+    client_id      TEXT NOT NULL,
+    account_id     TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    details        TEXT NOT NULL,
+    generation     INTEGER NOT NULL,
+    secret_hash    BLOB NOT NULL,
+    expires_at_ms  INTEGER NOT NULL,
+    revoked_at_ms  INTEGER,
+    revoked_reason TEXT,
+    created_at_ms  INTEGER NOT NULL
+);
+CREATE INDEX id_grants_session ON id_grants (session_id);
+CREATE TABLE id_revoked_tokens (
+    jti            TEXT PRIMARY KEY NOT NULL,
+    expires_at_ms  INTEGER NOT NULL
+);

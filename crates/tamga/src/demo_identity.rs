@@ -1,0 +1,259 @@
+//! The demo's identity provider: its certificate sign-in listener (TLS certificate from the
+//! demo government CA), two sample relying parties (`client_secret_basic` and
+//! `private_key_jwt`) and an account with password + TOTP for each demo citizen, whose
+//! ID-card certificates (`holders/<name>/auth.p12`) sign in at level high.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
+use der::asn1::{Ia5String, OctetString};
+use serde_json::{Value, json};
+use tamga_id::client::{AuthMethod, ClientRegistration, SubjectType};
+use tamga_id::jose::{Jwk, JwkSet};
+use tamga_id::provider::Profile;
+use tamga_keys::{KeyAlgorithm, Signer, SoftwareSigner};
+use tamga_pki::ParsedCert;
+use tamga_pki::issue::{NameBuilder, Profile as CertProfile};
+use tamga_trust::IssueSpec;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::startup::Started;
+
+/// Demo passwords are `Tamga-demo-` and the citizen's Latin name: documented, not secret.
+fn demo_password(latin: &str) -> String {
+    format!("Tamga-demo-{latin}")
+}
+
+/// Starts certificate sign-in, registers the sample clients and accounts; returns the
+/// manifest's `identity` part.
+pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::Result<Value> {
+    let (Some(provider), Some(trust)) = (&started.identity, &started.trust) else {
+        return Ok(Value::Null);
+    };
+    let dir = data.join("identity");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    // The certificate sign-in listener: its own port, a TLS certificate for 127.0.0.1.
+    let node_addr: SocketAddr = started
+        .base_url
+        .trim_start_matches("http://")
+        .parse()
+        .context("demo base URL")?;
+    let tls_key = SoftwareSigner::generate("id-tls", KeyAlgorithm::EcP256)?;
+    let ip = node_addr.ip();
+    let ip_octets = match ip {
+        std::net::IpAddr::V4(v) => v.octets().to_vec(),
+        std::net::IpAddr::V6(v) => v.octets().to_vec(),
+    };
+    let (tls_cert, _) = trust
+        .issue(
+            "mn-gov-ca",
+            IssueSpec {
+                profile: CertProfile::TlsServer,
+                subject: NameBuilder::new()
+                    .country("MN")?
+                    .organization("Tamga demo identity provider")?
+                    .common_name(&ip.to_string())?
+                    .build(),
+                spki_der: tls_key.public_key_der().to_vec(),
+                alt_names: vec![
+                    GeneralName::IpAddress(OctetString::new(ip_octets)?),
+                    GeneralName::DnsName(Ia5String::new("localhost")?),
+                ],
+                validity_days: 90,
+            },
+            "demo",
+            "certificate sign-in listener",
+        )
+        .await?;
+    let mut chain = vec![tls_cert];
+    chain.push(trust.ca_certificate("mn-gov-ca")?);
+    let wanted = if node_addr.port() == 0 || node_addr.port() == u16::MAX {
+        0
+    } else {
+        node_addr.port() + 1
+    };
+    let listener = match tokio::net::TcpListener::bind(SocketAddr::new(ip, wanted)).await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind(SocketAddr::new(ip, 0)).await?,
+    };
+    let cert_addr = listener.local_addr()?;
+    let cert_url = format!("https://{cert_addr}");
+    let anchors: Vec<ParsedCert> = trust
+        .root_certificates()
+        .iter()
+        .filter_map(|d| ParsedCert::from_der(d).ok())
+        .collect();
+    let intermediates: Vec<ParsedCert> = trust
+        .ca_names()
+        .iter()
+        .filter_map(|n| trust.ca_certificate(n).ok())
+        .filter_map(|d| ParsedCert::from_der(&d).ok())
+        .filter(|c| !c.is_self_issued())
+        .collect();
+    crate::identity_role::start_certificate_login(
+        provider,
+        listener,
+        &cert_url,
+        (chain, tls_key.to_pkcs8()?.to_vec()),
+        anchors,
+        intermediates,
+        0,
+    )?;
+    let mut tls_ca = String::new();
+    for root in trust.root_certificates() {
+        tls_ca.push_str(
+            &der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &root)
+                .map_err(|e| anyhow!("PEM: {e}"))?,
+        );
+    }
+    crate::demo::write_atomically(&dir.join("roots.pem"), tls_ca.as_bytes())?;
+
+    // Sample relying parties.
+    let base = &started.base_url;
+    let redirects = vec![
+        format!("{base}/demo-rp/callback"),
+        "http://127.0.0.1:8400/callback".to_owned(),
+        "http://localhost:8400/callback".to_owned(),
+    ];
+    let basic = ClientRegistration {
+        client_id: "demo-rp".into(),
+        client_name_mn: "Жишээ үйлчилгээ".into(),
+        client_name_en: "Sample service".into(),
+        redirect_uris: redirects.clone(),
+        post_logout_redirect_uris: vec![
+            format!("{base}/demo-rp/"),
+            "http://127.0.0.1:8400/".into(),
+        ],
+        token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
+        jwks: None,
+        subject_type: SubjectType::Pairwise,
+        sector_identifier: None,
+        allowed_scopes: vec![
+            "profile".into(),
+            "registration_number".into(),
+            "offline_access".into(),
+        ],
+        require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        introspect_any: false,
+    };
+    let secret = provider
+        .register_client(basic)
+        .await
+        .map_err(|e| anyhow!("demo client: {e}"))?
+        .unwrap_or_default();
+    let key_path = dir.join("demo-rp-jwt.key.pem");
+    let jwt_key = match std::fs::read_to_string(&key_path) {
+        Ok(pem) => {
+            let (_, der) = der::pem::decode_vec(pem.as_bytes())
+                .map_err(|e| anyhow!("{}: {e}", key_path.display()))?;
+            SoftwareSigner::from_pkcs8("demo-rp-jwt", &der)?
+        }
+        Err(_) => {
+            let k = SoftwareSigner::generate("demo-rp-jwt", KeyAlgorithm::EcP256)?;
+            let pem =
+                der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, &k.to_pkcs8()?)
+                    .map_err(|e| anyhow!("PEM: {e}"))?;
+            crate::demo::write_atomically(&key_path, pem.as_bytes())?;
+            k
+        }
+    };
+    let kid = jwt_key.key_id()[..16].to_owned();
+    let jwk = Jwk::from_p256_spki(jwt_key.public_key_der(), &kid)?;
+    let jwt_client = ClientRegistration {
+        client_id: "demo-rp-jwt".into(),
+        client_name_mn: "Жишээ үйлчилгээ (түлхүүр)".into(),
+        client_name_en: "Sample service (key)".into(),
+        redirect_uris: redirects,
+        post_logout_redirect_uris: vec![],
+        token_endpoint_auth_method: AuthMethod::PrivateKeyJwt,
+        jwks: Some(JwkSet {
+            keys: vec![jwk.clone()],
+        }),
+        subject_type: SubjectType::Pairwise,
+        sector_identifier: None,
+        allowed_scopes: vec!["profile".into(), "registration_number".into()],
+        require_pushed_authorization_requests: true,
+        backchannel_logout_uri: None,
+        introspect_any: true,
+    };
+    provider
+        .register_client(jwt_client)
+        .await
+        .map_err(|e| anyhow!("demo client: {e}"))?;
+
+    // Accounts with password + TOTP for the demo citizens.
+    let mut citizens = Vec::new();
+    for c in country["citizens"].as_array().into_iter().flatten() {
+        let reg = c["registration_number"].as_str().unwrap_or_default();
+        let name = c["name"].as_str().unwrap_or_default();
+        let (given, family) = name.split_once(' ').unwrap_or((name, ""));
+        let latin = c["files"]["auth"]["pkcs12"]
+            .as_str()
+            .and_then(|p| p.split('/').nth(1))
+            .unwrap_or("citizen")
+            .to_owned();
+        let password = demo_password(&latin);
+        let profile = Profile {
+            given_name: given.into(),
+            family_name: family.into(),
+            birthdate: None,
+        };
+        let secret = match provider
+            .create_account(reg, &profile, Some(&password), true)
+            .await
+        {
+            Ok((_, s)) => s.unwrap_or_default(),
+            Err(_) => started
+                .store
+                .id_account_by_registration(reg)
+                .await?
+                .and_then(|a| a.totp_secret)
+                .unwrap_or_default(),
+        };
+        citizens.push(json!({
+            "name": name,
+            "registration_number": reg,
+            "password": password,
+            "totp_secret_base32": tamga_id::credentials::base32(&secret),
+            "totp_code_command": format!("tamga id totp {}", tamga_id::credentials::base32(&secret)),
+            "id_card": {
+                "pkcs12": c["files"]["auth"]["pkcs12"],
+                "pkcs12_password": country["demo_pin"],
+                "level": "http://eidas.europa.eu/LoA/high",
+            },
+        }));
+    }
+    let issuer = provider.issuer();
+    Ok(json!({
+        "issuer": issuer,
+        "discovery": format!("{issuer}/.well-known/openid-configuration"),
+        "certificate_login_url": cert_url,
+        "tls_roots": "identity/roots.pem",
+        "acr_values": {
+            "low": "http://eidas.europa.eu/LoA/low (password + TOTP)",
+            "substantial": "http://eidas.europa.eu/LoA/substantial (passkey; not yet available)",
+            "high": "http://eidas.europa.eu/LoA/high (ID-card certificate over mutual TLS, OCSP-checked)",
+        },
+        "clients": [
+            {
+                "client_id": "demo-rp",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "client_secret": secret,
+                "redirect_uris": [format!("{base}/demo-rp/callback"), "http://127.0.0.1:8400/callback", "http://localhost:8400/callback"],
+                "scopes": "openid profile registration_number offline_access",
+            },
+            {
+                "client_id": "demo-rp-jwt",
+                "token_endpoint_auth_method": "private_key_jwt",
+                "private_key_pem": "identity/demo-rp-jwt.key.pem",
+                "kid": kid,
+                "jwk": jwk,
+                "require_pushed_authorization_requests": true,
+            },
+        ],
+        "citizens": citizens,
+    }))
+}
