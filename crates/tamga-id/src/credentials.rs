@@ -157,6 +157,36 @@ pub fn base32(data: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (padding and spaces ignored, any case).
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.trim().trim_end_matches('=').chars() {
+        let v = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as u32 - 'A' as u32,
+            c @ '2'..='7' => c as u32 - '2' as u32 + 26,
+            ' ' => continue,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// The TOTP code for a base32 secret at `unix_secs`.
+pub fn totp_now(base32_secret: &str, unix_secs: i64) -> Option<String> {
+    let key = base32_decode(base32_secret)?;
+    Some(format!(
+        "{:06}",
+        hotp(&key, totp_step(unix_secs).max(0) as u64)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +245,7 @@ mod tests {
     fn base32_rfc4648() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(base32(b"f"), "MY");
+        assert_eq!(base32_decode("MZXW6YTBOI").as_deref(), Some(&b"foobar"[..]));
+        assert_eq!(base32_decode("0"), None);
     }
 }

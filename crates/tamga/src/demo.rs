@@ -55,6 +55,7 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     config.ledger.append_token_file = Some(ensure_secret_file(data, "secrets/ledger-token")?);
     config.ledger.local_witnesses = true;
     config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
+    config.identity.admin_token_file = Some(ensure_secret_file(data, "secrets/id-admin-token")?);
     // Tests shorten the configuration's validity to watch gateways refuse an expired one.
     if let Some(v) = std::env::var("TAMGA_REGISTRY__VALIDITY_SECS")
         .ok()

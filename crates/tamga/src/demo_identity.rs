@@ -232,6 +232,7 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
         "discovery": format!("{issuer}/.well-known/openid-configuration"),
         "certificate_login_url": cert_url,
         "tls_roots": "identity/roots.pem",
+        "admin_token_file": "secrets/id-admin-token",
         "acr_values": {
             "low": "http://eidas.europa.eu/LoA/low (password + TOTP)",
             "substantial": "http://eidas.europa.eu/LoA/substantial (passkey; not yet available)",

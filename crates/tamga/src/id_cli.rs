@@ -39,26 +39,6 @@ pub enum IdCommand {
     },
 }
 
-fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text.trim().trim_end_matches('=').chars() {
-        let v = match c.to_ascii_uppercase() {
-            c @ 'A'..='Z' => c as u32 - 'A' as u32,
-            c @ '2'..='7' => c as u32 - '2' as u32 + 26,
-            ' ' => continue,
-            _ => return None,
-        };
-        buffer = (buffer << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            out.push((buffer >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    Some(out)
-}
-
 async fn admin(url: &str, path: &str, body: Option<Vec<u8>>) -> anyhow::Result<String> {
     let token = std::env::var("TAMGA_ID_ADMIN_TOKEN")
         .map_err(|_| anyhow!("set TAMGA_ID_ADMIN_TOKEN to the identity admin token"))?;
@@ -99,21 +79,10 @@ pub async fn run(command: IdCommand) -> anyhow::Result<std::process::ExitCode> {
             println!("{}", admin(&url, "/id/admin/rotate-keys", None).await?);
         }
         IdCommand::Totp { secret } => {
-            let key = base32_decode(&secret).ok_or_else(|| anyhow!("not base32"))?;
-            let step = tamga_id::credentials::totp_step(tamga_store::now_ms() / 1000);
-            println!("{:06}", tamga_id::credentials::hotp(&key, step as u64));
+            let code = tamga_id::credentials::totp_now(&secret, tamga_store::now_ms() / 1000)
+                .ok_or_else(|| anyhow!("not base32"))?;
+            println!("{code}");
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base32_round_trip() {
-        let data = b"12345678901234567890";
-        let enc = tamga_id::credentials::base32(data);
-        assert_eq!(super::base32_decode(&enc).as_deref(), Some(&data[..]));
-        assert_eq!(super::base32_decode("0"), None);
-    }
 }

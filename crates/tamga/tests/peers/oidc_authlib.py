@@ -6,7 +6,8 @@ authentication (client_secret_basic; private_key_jwt with ES256), the token requ
 validation against the JWKS (signature, iss, aud, exp, nonce, at_hash via CodeIDToken),
 refresh, revocation. Each check that fails raises; the script prints one JSON line of facts.
 
-usage: oidc_authlib.py DEMO_DIR
+usage: oidc_authlib.py DEMO_DIR             the whole journey
+       oidc_authlib.py DEMO_DIR refused-card N   citizen N's ID card must be refused
 """
 
 import base64
@@ -143,6 +144,45 @@ def validate_id_token(id_token, client_id, nonce, access_token):
     )
     claims.validate()
     return claims
+
+
+def card_files(card):
+    """The ID card's certificate chain and key as PEM files (what a browser would present)."""
+    p12 = open(os.path.join(DEMO, card["id_card"]["pkcs12"]), "rb").read()
+    key, cert, extra = pkcs12.load_key_and_certificates(p12, card["id_card"]["pkcs12_password"].encode())
+    tmp = tempfile.mkdtemp()
+    cert_file, key_file = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+    with open(cert_file, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+        for c in extra or []:
+            f.write(c.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def refused_card(index):
+    rp = ident["clients"][0]
+    callback = rp["redirect_uris"][0]
+    verifier = generate_token(64)
+    url = meta["authorization_endpoint"] + "?" + urlencode({
+        "client_id": rp["client_id"], "response_type": "code", "scope": "openid",
+        "redirect_uri": callback, "state": "s", "acr_values": "http://eidas.europa.eu/LoA/high",
+        "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256",
+    })
+    browser = requests.Session()
+    url, page = follow(browser, url, callback)
+    link = [l for l in parse(page.text).links if l.startswith(ident["certificate_login_url"])][0]
+    cert_file, key_file = card_files(ident["citizens"][index])
+    r = requests.get(link, cert=(cert_file, key_file), verify=os.path.join(DEMO, ident["tls_roots"]),
+                     allow_redirects=False, timeout=30)
+    assert r.status_code == 403, (r.status_code, r.text[:300])
+    print(json.dumps({"refused": r.status_code, "page": r.text}, ensure_ascii=False))
+
+
+if len(sys.argv) > 3 and sys.argv[2] == "refused-card":
+    refused_card(int(sys.argv[3]))
+    sys.exit(0)
 
 
 # 1. client_secret_basic, PAR, password + TOTP (low), profile + registration number.
@@ -325,17 +365,7 @@ par = requests.post(
     timeout=10,
 )
 assert par.status_code == 201, par.text
-card = ident["citizens"][1]
-p12 = open(os.path.join(DEMO, card["id_card"]["pkcs12"]), "rb").read()
-key, cert, extra = pkcs12.load_key_and_certificates(p12, card["id_card"]["pkcs12_password"].encode())
-tmp = tempfile.mkdtemp()
-cert_file, key_file = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
-with open(cert_file, "wb") as f:
-    f.write(cert.public_bytes(serialization.Encoding.PEM))
-    for c in extra or []:
-        f.write(c.public_bytes(serialization.Encoding.PEM))
-with open(key_file, "wb") as f:
-    f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+cert_file, key_file = card_files(ident["citizens"][1])
 browser = requests.Session()
 login = meta["authorization_endpoint"] + "?" + urlencode(
     {"client_id": jrp["client_id"], "request_uri": par.json()["request_uri"]}
