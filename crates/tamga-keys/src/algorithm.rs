@@ -117,6 +117,17 @@ pub enum SignatureAlgorithm {
     RsaPssSha384,
 }
 
+/// The hash an ECDSA signature algorithm signs with (for signing digests).
+pub(crate) fn ecdsa_hash(
+    algorithm: SignatureAlgorithm,
+) -> Option<&'static aws_lc_rs::digest::Algorithm> {
+    match algorithm {
+        SignatureAlgorithm::EcdsaP256Sha256 => Some(&aws_lc_rs::digest::SHA256),
+        SignatureAlgorithm::EcdsaP384Sha384 => Some(&aws_lc_rs::digest::SHA384),
+        _ => None,
+    }
+}
+
 impl SignatureAlgorithm {
     /// Every supported signature algorithm.
     pub const ALL: [SignatureAlgorithm; 7] = [

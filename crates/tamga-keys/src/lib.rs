@@ -47,6 +47,21 @@ pub trait Signer: Send + Sync {
     /// Fails with [`KeyError::AlgorithmMismatch`] when `algorithm` does not fit the key.
     fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 
+    /// Signs a digest computed elsewhere (remote signing: the client hashes the document, the
+    /// key holder signs the hash). ECDSA only: `digest` must be the output of the hash that
+    /// `algorithm` names (SHA-256 for P-256, SHA-384 for P-384); a DER signature comes back.
+    fn sign_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        let _ = digest;
+        Err(KeyError::AlgorithmMismatch {
+            key: self.key_algorithm(),
+            requested: algorithm,
+        })
+    }
+
     /// A stable identifier: the hex SHA-256 of the `SubjectPublicKeyInfo`.
     fn key_id(&self) -> String {
         key_id_of(self.public_key_der())

@@ -426,6 +426,28 @@ impl Signer for Pkcs11Signer {
         &self.spki
     }
 
+    fn sign_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        algorithm.check_fits(self.algorithm)?;
+        let hash = crate::algorithm::ecdsa_hash(algorithm).ok_or(KeyError::AlgorithmMismatch {
+            key: self.algorithm,
+            requested: algorithm,
+        })?;
+        if digest.len() != hash.output_len() {
+            return Err(KeyError::Crypto("digest length does not match the hash"));
+        }
+        let _no_generation = TOKEN_OBJECTS.read().unwrap_or_else(|p| p.into_inner());
+        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        // CKM_ECDSA signs the digest as given (PKCS#11 v2.40 §2.3.6).
+        let raw = session
+            .sign(&Mechanism::Ecdsa, self.key, digest)
+            .map_err(ck("C_Sign"))?;
+        ecdsa_raw_to_der(&raw)
+    }
+
     fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         algorithm.check_fits(self.algorithm)?;
         let _no_generation = TOKEN_OBJECTS.read().unwrap_or_else(|p| p.into_inner());

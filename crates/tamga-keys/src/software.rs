@@ -175,6 +175,30 @@ impl Signer for SoftwareSigner {
         &self.spki
     }
 
+    fn sign_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        algorithm.check_fits(self.algorithm)?;
+        let (Inner::Ecdsa(k), Some(hash)) = (&self.inner, crate::algorithm::ecdsa_hash(algorithm))
+        else {
+            return Err(KeyError::AlgorithmMismatch {
+                key: self.algorithm,
+                requested: algorithm,
+            });
+        };
+        if digest.len() != hash.output_len() {
+            return Err(KeyError::Crypto("digest length does not match the hash"));
+        }
+        let d = aws_lc_rs::digest::Digest::import_less_safe(digest, hash)
+            .map_err(crypto("digest import"))?;
+        Ok(k.sign_digest(&d)
+            .map_err(crypto("ECDSA signing"))?
+            .as_ref()
+            .to_vec())
+    }
+
     fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         algorithm.check_fits(self.algorithm)?;
         let rng = aws_lc_rs::rand::SystemRandom::new();

@@ -127,3 +127,43 @@ fn pin_never_appears_in_debug_output() {
     let cfg = config("t", "314159");
     assert!(!format!("{cfg:?}").contains("314159"));
 }
+
+#[test]
+fn token_signs_digests_for_remote_signing() {
+    let store = token();
+    let message = b"a document the citizen hashed on another machine";
+    for (alg, sig_alg, hash) in [
+        (
+            KeyAlgorithm::EcP256,
+            SignatureAlgorithm::EcdsaP256Sha256,
+            &aws_lc_rs::digest::SHA256,
+        ),
+        (
+            KeyAlgorithm::EcP384,
+            SignatureAlgorithm::EcdsaP384Sha384,
+            &aws_lc_rs::digest::SHA384,
+        ),
+    ] {
+        let signer = store
+            .open_or_generate(&format!("digest-{alg}"), alg)
+            .unwrap();
+        let digest = aws_lc_rs::digest::digest(hash, message);
+        let sig = signer.sign_digest(sig_alg, digest.as_ref()).unwrap();
+        verify(sig_alg, signer.public_key_der(), message, &sig).unwrap();
+        assert!(openssl::verify(
+            sig_alg.name(),
+            signer.public_key_der(),
+            message,
+            &sig
+        ));
+        // A digest of the wrong length is refused, not signed.
+        assert!(signer.sign_digest(sig_alg, &digest.as_ref()[1..]).is_err());
+    }
+    let rsa = store
+        .open_or_generate("digest-rsa", KeyAlgorithm::Rsa2048)
+        .unwrap();
+    assert!(matches!(
+        rsa.sign_digest(SignatureAlgorithm::RsaPkcs1Sha256, &[0u8; 32]),
+        Err(KeyError::AlgorithmMismatch { .. })
+    ));
+}

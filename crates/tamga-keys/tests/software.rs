@@ -360,3 +360,27 @@ fn pkcs12_files_open_in_openssl() {
     );
     assert!(!ok && out.contains("verify error"), "{out}");
 }
+
+#[test]
+fn software_keys_sign_digests() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let signer = store.generate("digest", KeyAlgorithm::EcP256).unwrap();
+    let message = b"hashed elsewhere";
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
+    let sig = signer
+        .sign_digest(SignatureAlgorithm::EcdsaP256Sha256, digest.as_ref())
+        .unwrap();
+    verify(
+        SignatureAlgorithm::EcdsaP256Sha256,
+        signer.public_key_der(),
+        message,
+        &sig,
+    )
+    .unwrap();
+    assert!(
+        signer
+            .sign_digest(SignatureAlgorithm::EcdsaP256Sha256, &[0u8; 20])
+            .is_err()
+    );
+}
