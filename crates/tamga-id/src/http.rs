@@ -388,6 +388,25 @@ async fn consent_page(State(s): St, headers: HeaderMap, Query(q): Query<TxQuery>
         .map(|(_, mn, en)| (*mn, *en))
         .collect();
     let name = s.provider.client_name(&x.auth.client_id, &lang);
+    let signing = match &x.auth.credential {
+        Some(c) => {
+            let subject = s
+                .provider
+                .store()
+                .id_credential(&c.credential_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.description)
+                .unwrap_or_default();
+            Some(pages::Signing {
+                description: c.description.clone(),
+                credential: subject,
+                hashes: c.hashes.clone(),
+            })
+        }
+        None => None,
+    };
     page(
         StatusCode::OK,
         pages::consent(
@@ -395,6 +414,7 @@ async fn consent_page(State(s): St, headers: HeaderMap, Query(q): Query<TxQuery>
             &q.tx,
             &name,
             &scopes,
+            signing.as_ref(),
             &switch_url("consent", &q.tx, &lang),
         ),
     )
@@ -682,6 +702,7 @@ pub fn routes(
         admin_token,
         secure_cookies,
     });
+    let (csc, csc_api) = crate::csc::routes(Arc::clone(&state.provider));
     let router = Router::new()
         .route("/id/.well-known/openid-configuration", get(discovery))
         .route("/id/jwks", get(jwks))
@@ -699,8 +720,11 @@ pub fn routes(
         .route("/id/admin/clients", post(admin_client))
         .route("/id/admin/accounts", post(admin_account))
         .route("/id/admin/rotate-keys", post(admin_rotate))
-        .with_state(state);
-    (router, IdApi::openapi())
+        .with_state(state)
+        .merge(csc);
+    let mut api = IdApi::openapi();
+    api.merge(csc_api);
+    (router, api)
 }
 
 async fn certificate(

@@ -10,12 +10,14 @@
 //!   `private_key_jwt`).
 //! - [`credentials`]: password hashes, TOTP (RFC 6238), random tokens.
 //! - [`cert_login`]: ID-card certificate sign-in over mutual TLS, RFC 5280 + OCSP.
+//! - [`csc`]: remote signing, Cloud Signature Consortium API v2 (keys on PKCS#11).
 //! - [`jose`]: the JWS/JWK subset used.
 //! - [`pages`], [`http`]: bilingual server-rendered pages and the HTTP API.
 
 pub mod cert_login;
 pub mod client;
 pub mod credentials;
+pub mod csc;
 pub mod http;
 pub mod jose;
 pub mod model;

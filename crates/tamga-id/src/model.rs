@@ -85,6 +85,9 @@ pub struct Authorization {
     pub lang: Option<String>,
     /// `login_hint`.
     pub login_hint: Option<String>,
+    /// A remote-signing authorization, with `scope=credential`.
+    #[serde(default)]
+    pub credential: Option<CredentialRequest>,
 }
 
 /// The raw request parameters (query, form or PAR body), all optional until validated.
@@ -122,6 +125,32 @@ pub struct AuthParams {
     pub request_uri: Option<String>,
     /// `request` (request objects are not supported).
     pub request: Option<String>,
+    /// CSC: the credential to authorize (`scope=credential`).
+    #[serde(rename = "credentialID")]
+    pub credential_id: Option<String>,
+    /// CSC: how many signatures.
+    #[serde(rename = "numSignatures")]
+    pub num_signatures: Option<String>,
+    /// CSC: the hashes to sign, base64url, comma-separated.
+    pub hashes: Option<String>,
+    /// CSC: the hash algorithm's OID.
+    #[serde(rename = "hashAlgorithmOID")]
+    pub hash_algorithm_oid: Option<String>,
+    /// CSC: what is signed, shown to the citizen.
+    pub description: Option<String>,
+}
+
+/// A remote-signing authorization asked for (CSC API v2 §8.4.2, `scope=credential`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CredentialRequest {
+    /// The credential.
+    pub credential_id: String,
+    /// The hashes, as bytes in base64url.
+    pub hashes: Vec<String>,
+    /// Hash algorithm OID.
+    pub hash_oid: String,
+    /// What is signed.
+    pub description: String,
 }
 
 /// An OAuth/OIDC error answer.
@@ -173,7 +202,7 @@ impl From<tamga_store::StoreError> for OAuthError {
 }
 
 /// The scopes Tamga knows, with what each releases.
-pub const SCOPES: [(&str, &str, &str); 5] = [
+pub const SCOPES: [(&str, &str, &str); 7] = [
     ("openid", "Таны нэвтрэлт", "That you signed in"),
     (
         "profile",
@@ -191,6 +220,16 @@ pub const SCOPES: [(&str, &str, &str); 5] = [
         "Access while you are away",
     ),
     ("representation", "Хэний өмнөөс", "Whom you act for"),
+    (
+        "service",
+        "Таны гарын үсгийн гэрчилгээнүүдийг харах",
+        "See your signing certificates",
+    ),
+    (
+        "credential",
+        "Таны нэрийн өмнөөс гарын үсэг зурах",
+        "Sign in your name",
+    ),
 ];
 
 /// Whether a scope needs the citizen's consent (anything beyond `openid`).

@@ -139,36 +139,86 @@ pub fn sign_in(
     layout(lang, t(lang, "Нэвтрэх", "Sign in"), switch, &b)
 }
 
-/// The consent page: what the client will receive.
+/// What a signature authorization shows the citizen.
+pub struct Signing {
+    /// What the service says is signed.
+    pub description: String,
+    /// The credential (whose certificate signs).
+    pub credential: String,
+    /// The hashes, base64url.
+    pub hashes: Vec<String>,
+}
+
+/// The consent page: what the client will receive, or what the citizen is about to sign.
 pub fn consent(
     lang: &str,
     tx: &str,
     client_name: &str,
     scopes: &[(&str, &str)],
+    signing: Option<&Signing>,
     switch: &str,
 ) -> String {
     let items: String = scopes
         .iter()
         .map(|(mn, en)| format!("<li>{}</li>", esc(t(lang, mn, en))))
         .collect();
+    let (heading, allow, detail) = match signing {
+        Some(sig) => {
+            let hashes: String = sig
+                .hashes
+                .iter()
+                .map(|h| format!("<li><code>{}</code></li>", esc(h)))
+                .collect();
+            (
+                t(lang, "Гарын үсэг зурах уу?", "Sign these documents?"),
+                t(lang, "Гарын үсэг зурах", "Sign"),
+                format!(
+                    "<p><strong>{c}</strong> {p}</p><dl><dt>{what}</dt><dd>{d}</dd><dt>{with}</dt><dd>{cred}</dd>\
+<dt>{n}</dt><dd>{count}</dd></dl><details><summary>{hs}</summary><ul>{hashes}</ul></details><p>{warn}</p>",
+                    c = esc(client_name),
+                    p = t(
+                        lang,
+                        "таны нэрийн өмнөөс гарын үсэг зурахыг хүсэж байна.",
+                        "asks you to sign in your name."
+                    ),
+                    what = t(lang, "Юунд", "What"),
+                    d = esc(&sig.description),
+                    with = t(lang, "Гэрчилгээ", "Certificate"),
+                    cred = esc(&sig.credential),
+                    n = t(lang, "Гарын үсгийн тоо", "Number of signatures"),
+                    count = sig.hashes.len(),
+                    hs = t(lang, "Гарын үсэг зурах хэшүүд", "The hashes to be signed"),
+                    warn = t(
+                        lang,
+                        "Таны гарын үсэг гараар зурсантай адил хүчинтэй.",
+                        "Your signature has the same effect as a handwritten one."
+                    ),
+                ),
+            )
+        }
+        None => (
+            t(lang, "Мэдээлэл хуваалцах уу?", "Share your information?"),
+            t(lang, "Зөвшөөрөх", "Allow"),
+            format!(
+                "<p><strong>{}</strong> {}</p><ul class=\"claims\">{items}</ul>",
+                esc(client_name),
+                t(
+                    lang,
+                    "үйлчилгээ дараах мэдээллийг авна:",
+                    "will receive the following:"
+                ),
+            ),
+        ),
+    };
     let body = format!(
-        "<h1>{h}</h1><p>{p1} <strong>{c}</strong> {p2}</p><ul class=\"claims\">{items}</ul>\
+        "<h1>{heading}</h1>{detail}\
 <form method=\"post\" action=\"consent\"><input type=\"hidden\" name=\"tx\" value=\"{tx}\">\
 <button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button></form>",
-        h = t(lang, "Мэдээлэл хуваалцах уу?", "Share your information?"),
-        p1 = t(lang, "", ""),
-        c = esc(client_name),
-        p2 = t(
-            lang,
-            "үйлчилгээ дараах мэдээллийг авна:",
-            "will receive the following:"
-        ),
         tx = esc(tx),
-        allow = t(lang, "Зөвшөөрөх", "Allow"),
         deny = t(lang, "Татгалзах", "Deny"),
     );
-    layout(lang, t(lang, "Зөвшөөрөл", "Consent"), switch, &body)
+    layout(lang, heading, switch, &body)
 }
 
 /// A page that explains a problem.

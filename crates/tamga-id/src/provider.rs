@@ -25,7 +25,8 @@ use crate::credentials::{
 };
 use crate::jose::{self, Jwk, JwkSet, Unverified};
 use crate::model::{
-    AuthParams, Authn, Authorization, Loa, OAuthError, Prompt, SCOPES, needs_consent,
+    AuthParams, Authn, Authorization, CredentialRequest, Loa, OAuthError, Prompt, SCOPES,
+    needs_consent,
 };
 
 /// Lifetimes and addresses.
@@ -199,6 +200,8 @@ struct GrantDetails {
     authn: Authn,
     sub: String,
     nonce: Option<String>,
+    #[serde(default)]
+    credential: Option<CredentialRequest>,
 }
 
 /// Account profile data (names are bilingual: the Cyrillic original and a Latin form).
@@ -239,6 +242,7 @@ pub struct Provider {
     codes: Mutex<HashMap<[u8; 32], Code>>,
     jtis: JtiCache,
     certificates: RwLock<Option<(String, Arc<dyn CertificateChecker>)>>,
+    signing: RwLock<Option<(Arc<dyn KeyStore>, Loa)>>,
     http: reqwest::Client,
 }
 
@@ -294,6 +298,7 @@ impl Provider {
             codes: Mutex::new(HashMap::new()),
             jtis: JtiCache::default(),
             certificates: RwLock::new(None),
+            signing: RwLock::new(None),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
@@ -314,6 +319,25 @@ impl Provider {
     pub fn enable_certificate_login(&self, url: &str, checker: Arc<dyn CertificateChecker>) {
         *self.certificates.write().unwrap_or_else(|p| p.into_inner()) =
             Some((url.trim_end_matches('/').to_owned(), checker));
+    }
+
+    /// Turns on remote signing (the CSC API): citizens' keys are in `keys` (a PKCS#11 token
+    /// in production); authorizing a signature needs a sign-in at `min_loa` or higher.
+    pub fn enable_remote_signing(&self, keys: Arc<dyn KeyStore>, min_loa: Loa) {
+        *self.signing.write().unwrap_or_else(|p| p.into_inner()) = Some((keys, min_loa));
+    }
+
+    /// The remote-signing key store and minimum level, when remote signing is on.
+    pub fn remote_signing(&self) -> Option<(Arc<dyn KeyStore>, Loa)> {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Where the certificate sign-in listener is, when it runs.
@@ -631,6 +655,27 @@ impl Provider {
             .split(' ')
             .find(|l| l.starts_with("en") || l.starts_with("mn"))
             .map(|l| l[..2].to_owned());
+        let credential = if scopes_sorted.iter().any(|s| s == "credential") {
+            Some(self.credential_request(p)?)
+        } else {
+            None
+        };
+        let min_loa = match (&credential, self.remote_signing()) {
+            (Some(_), Some((_, signing_loa))) => min_loa.max(signing_loa),
+            (Some(_), None) => {
+                return bad(
+                    "invalid_scope",
+                    "remote signing is not enabled on this provider",
+                );
+            }
+            (None, _) => min_loa,
+        };
+        if credential.is_some() && prompt.none {
+            return bad(
+                "invalid_request",
+                "a signature is always confirmed by the citizen: prompt=none is not allowed",
+            );
+        }
         if p.state.as_ref().is_some_and(|s| s.len() > 2048)
             || p.nonce.as_ref().is_some_and(|s| s.len() > 512)
         {
@@ -648,6 +693,59 @@ impl Provider {
             prompt,
             lang,
             login_hint: p.login_hint.clone(),
+            credential,
+        })
+    }
+
+    fn credential_request(&self, p: &AuthParams) -> Result<CredentialRequest, OAuthError> {
+        let bad = |d: &str| OAuthError::bad("invalid_request", d);
+        let credential_id = p
+            .credential_id
+            .clone()
+            .filter(|c| !c.is_empty() && c.len() <= 128)
+            .ok_or_else(|| bad("credentialID is required with scope credential"))?;
+        let hash_oid = p
+            .hash_algorithm_oid
+            .clone()
+            .unwrap_or_else(|| crate::csc::SHA256_OID.to_owned());
+        let len = crate::csc::hash_len(&hash_oid)
+            .ok_or_else(|| bad("hashAlgorithmOID: SHA-256 or SHA-384"))?;
+        let hashes: Vec<String> = p
+            .hashes
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                crate::csc::decode_hash(h)
+                    .filter(|b| b.len() == len)
+                    .map(|b| jose::b64(&b))
+                    .ok_or_else(|| bad("hashes: base64url values of the algorithm's length"))
+            })
+            .collect::<Result<_, _>>()?;
+        if hashes.is_empty() || hashes.len() > crate::csc::MAX_SIGNATURES {
+            return Err(bad(
+                "hashes: 1 to 1000 values (SCAL 2 binds the authorization to them)",
+            ));
+        }
+        let n: usize = p
+            .num_signatures
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| bad("numSignatures is required"))?;
+        if n != hashes.len() {
+            return Err(bad("numSignatures must equal the number of hashes"));
+        }
+        let description = p.description.clone().unwrap_or_default();
+        if description.len() > 500 {
+            return Err(bad("description: at most 500 characters"));
+        }
+        Ok(CredentialRequest {
+            credential_id,
+            hashes,
+            hash_oid,
+            description,
         })
     }
 
@@ -942,6 +1040,10 @@ impl Provider {
     }
 
     async fn consent_needed(&self, account_id: &str, auth: &Authorization) -> bool {
+        // A signature is confirmed every time, never remembered.
+        if auth.credential.is_some() {
+            return true;
+        }
         let wanted: Vec<&String> = auth.scopes.iter().filter(|s| needs_consent(s)).collect();
         if wanted.is_empty() {
             return false;
@@ -1025,14 +1127,31 @@ impl Provider {
                 &OAuthError::bad("access_denied", "the citizen declined"),
             ));
         }
-        self.store
-            .id_consent_put(
-                &session.authn.account_id,
-                &x.auth.client_id,
-                &x.auth.scopes.join(" "),
-            )
-            .await
-            .map_err(|_| SignInError::Storage)?;
+        if let Some(c) = &x.auth.credential {
+            let owned = self
+                .store
+                .id_credential(&c.credential_id)
+                .await
+                .map_err(|_| SignInError::Storage)?
+                .is_some_and(|row| row.account_id == session.authn.account_id);
+            if !owned {
+                lock(&self.transactions).remove(tx);
+                return Ok(self.error_redirect(
+                    &x.auth.redirect_uri,
+                    x.auth.state.as_deref(),
+                    &OAuthError::bad("access_denied", "the credential is not this citizen's"),
+                ));
+            }
+        } else {
+            self.store
+                .id_consent_put(
+                    &session.authn.account_id,
+                    &x.auth.client_id,
+                    &x.auth.scopes.join(" "),
+                )
+                .await
+                .map_err(|_| SignInError::Storage)?;
+        }
         self.finish(tx, session_cookie).await
     }
 
@@ -1118,14 +1237,15 @@ impl Provider {
         let i = &self.config.issuer;
         let jti = random_token()[..22].to_owned();
         let scope = details.scopes.join(" ");
-        let access = self.sign(
-            "at+jwt",
-            &json!({
-                "iss": i, "sub": details.sub, "aud": i, "client_id": client.reg.client_id,
-                "exp": exp, "iat": t, "jti": jti, "scope": scope, "gid": grant_id,
-                "auth_time": details.authn.auth_time, "acr": details.authn.loa.acr(),
-            }),
-        )?;
+        let mut at = json!({
+            "iss": i, "sub": details.sub, "aud": i, "client_id": client.reg.client_id,
+            "exp": exp, "iat": t, "jti": jti, "scope": scope, "gid": grant_id,
+            "auth_time": details.authn.auth_time, "acr": details.authn.loa.acr(),
+        });
+        if let Some(c) = &details.credential {
+            at["csc"] = json!({ "credentialID": c.credential_id, "hashes": c.hashes, "hashAlgorithmOID": c.hash_oid });
+        }
+        let access = self.sign("at+jwt", &at)?;
         let at_hash = {
             let h = sha256(access.as_bytes());
             jose::b64(&h[..16])
@@ -1247,6 +1367,7 @@ impl Provider {
             sub: self.subject(client, &code.authn.account_id),
             authn: code.authn.clone(),
             nonce: code.auth.nonce.clone(),
+            credential: code.auth.credential.clone(),
         };
         let secret = random_token();
         let lifetime = if details.scopes.iter().any(|s| s == "offline_access") {
@@ -1311,6 +1432,9 @@ impl Provider {
         };
         let details: GrantDetails =
             serde_json::from_str(&details).map_err(|e| OAuthError::server(e.to_string()))?;
+        if details.credential.is_some() {
+            return Err(invalid("a signature authorization cannot be refreshed"));
+        }
         metrics::counter!("tamga_id_tokens_total", "grant_type" => "refresh_token").increment(1);
         self.tokens(
             client,
@@ -1389,7 +1513,10 @@ impl Provider {
         Ok(out)
     }
 
-    async fn grant_account(&self, grant_id: &str) -> Result<Option<AccountRow>, OAuthError> {
+    pub(crate) async fn grant_account(
+        &self,
+        grant_id: &str,
+    ) -> Result<Option<AccountRow>, OAuthError> {
         let Some(account_id) = self.store.id_grant_account(grant_id).await? else {
             return Ok(None);
         };

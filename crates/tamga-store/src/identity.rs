@@ -72,6 +72,31 @@ pub enum Rotation {
     Reused,
 }
 
+/// A remote-signing credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRow {
+    /// Its id (CSC `credentialID`).
+    pub credential_id: String,
+    /// Whose it is.
+    pub account_id: String,
+    /// The key's label on the signing token.
+    pub key_label: String,
+    /// Certificate chain, signer first (JSON list of base64 DER).
+    pub certificates: String,
+    /// What it is for (shown to the citizen).
+    pub description: String,
+}
+
+fn credential(r: &sqlx::any::AnyRow) -> Result<CredentialRow, StoreError> {
+    Ok(CredentialRow {
+        credential_id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        key_label: r.try_get(2)?,
+        certificates: r.try_get(3)?,
+        description: r.try_get(4)?,
+    })
+}
+
 fn account(r: &sqlx::any::AnyRow) -> Result<AccountRow, StoreError> {
     Ok(AccountRow {
         account_id: r.try_get(0)?,
@@ -457,5 +482,72 @@ impl Store {
                 .await?
                 .is_some(),
         )
+    }
+
+    /// Uses a single-use token: `false` if it was used (or revoked) already.
+    pub async fn id_token_use(&self, jti: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "INSERT INTO id_revoked_tokens (jti, expires_at_ms) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti.to_owned())
+        .bind(expires_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Stores a remote-signing credential.
+    pub async fn id_credential_put(&self, c: &CredentialRow) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO id_credentials (credential_id, account_id, key_label, certificates, \
+             description, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.credential_id.clone())
+        .bind(c.account_id.clone())
+        .bind(c.key_label.clone())
+        .bind(c.certificates.clone())
+        .bind(c.description.clone())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An account's credentials.
+    pub async fn id_credentials_of(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<CredentialRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT credential_id, account_id, key_label, certificates, description \
+             FROM id_credentials WHERE account_id = $1 ORDER BY credential_id",
+        )
+        .bind(account_id.to_owned())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(credential).collect()
+    }
+
+    /// A credential by id.
+    pub async fn id_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<CredentialRow>, StoreError> {
+        sqlx::query(
+            "SELECT credential_id, account_id, key_label, certificates, description \
+             FROM id_credentials WHERE credential_id = $1",
+        )
+        .bind(credential_id.to_owned())
+        .fetch_optional(self.reader())
+        .await?
+        .as_ref()
+        .map(credential)
+        .transpose()
     }
 }

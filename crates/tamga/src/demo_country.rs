@@ -36,7 +36,13 @@ const SOFTHSM_MODULES: &[&str] = &[
 /// The token holding a sample citizen's keys, like an ID card.
 const HOLDER_TOKEN: &str = "tamga-demo-id-card";
 
-fn softhsm_module() -> Option<std::path::PathBuf> {
+/// The token the identity role's remote-signing keys live on (an HSM in production).
+pub const REMOTE_SIGNING_TOKEN: &str = "tamga-remote-signing";
+/// Its PIN, relative to the data dir.
+pub const REMOTE_SIGNING_PIN_FILE: &str = "secrets/remote-signing-pin";
+
+/// The SoftHSM2 module, if installed.
+pub fn softhsm_module() -> Option<std::path::PathBuf> {
     SOFTHSM_MODULES
         .iter()
         .map(std::path::PathBuf::from)
@@ -96,26 +102,37 @@ async fn token_citizen(trust: &TrustServices, data: &Path) -> anyhow::Result<Opt
         .map(|mut d| d.next().is_none())
         .unwrap_or(false);
     if empty {
-        let mut so_pin = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut so_pin).map_err(|_| anyhow::anyhow!("no randomness"))?;
-        let out = std::process::Command::new("softhsm2-util")
-            .args([
-                "--init-token",
-                "--free",
-                "--label",
-                HOLDER_TOKEN,
-                "--pin",
-                DEMO_PIN,
-                "--so-pin",
-                &hex::encode(so_pin),
-            ])
-            .output()
-            .context("softhsm2-util")?;
-        anyhow::ensure!(
-            out.status.success(),
-            "softhsm2-util: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // The identity role's remote-signing HSM is a second token, made now for the same
+        // reason; its PIN is the operator's, kept in a secret file.
+        let mut pin = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut pin).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        let signing_pin = hex::encode(pin);
+        write(&data.join(REMOTE_SIGNING_PIN_FILE), &signing_pin)?;
+        for (label, pin) in [
+            (HOLDER_TOKEN, DEMO_PIN),
+            (REMOTE_SIGNING_TOKEN, signing_pin.as_str()),
+        ] {
+            let mut so_pin = [0u8; 8];
+            aws_lc_rs::rand::fill(&mut so_pin).map_err(|_| anyhow::anyhow!("no randomness"))?;
+            let out = std::process::Command::new("softhsm2-util")
+                .args([
+                    "--init-token",
+                    "--free",
+                    "--label",
+                    label,
+                    "--pin",
+                    pin,
+                    "--so-pin",
+                    &hex::encode(so_pin),
+                ])
+                .output()
+                .context("softhsm2-util")?;
+            anyhow::ensure!(
+                out.status.success(),
+                "softhsm2-util: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
     let store = tamga_keys::Pkcs11KeyStore::open(&config)?;
     use tamga_keys::KeyStore;

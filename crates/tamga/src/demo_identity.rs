@@ -9,12 +9,16 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 use der::asn1::{Ia5String, OctetString};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tamga_id::client::{AuthMethod, ClientRegistration, SubjectType};
 use tamga_id::jose::{Jwk, JwkSet};
 use tamga_id::provider::Profile;
-use tamga_keys::{KeyAlgorithm, Signer, SoftwareSigner};
+
+use tamga_id::model::Loa;
+use tamga_keys::{KeyAlgorithm, KeyStore, Signer, SoftwareKeyStore, SoftwareSigner};
 use tamga_pki::ParsedCert;
-use tamga_pki::issue::{NameBuilder, Profile as CertProfile};
+use tamga_pki::identity::RegistrationNumber;
+use tamga_pki::issue::{NameBuilder, Profile as CertProfile, citizen_name, registration_alt_name};
 use tamga_trust::IssueSpec;
 use x509_cert::ext::pkix::name::GeneralName;
 
@@ -134,6 +138,8 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             "profile".into(),
             "registration_number".into(),
             "offline_access".into(),
+            "service".into(),
+            "credential".into(),
         ],
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
@@ -184,6 +190,25 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
         .await
         .map_err(|e| anyhow!("demo client: {e}"))?;
 
+    // Remote signing: keys on the SoftHSM2 token made for it (or, without SoftHSM2, encrypted
+    // software keys in the data dir).
+    let (signing_keys, signing_store): (Arc<dyn KeyStore>, &str) = match remote_signing_token(data)
+    {
+        Some(store) => (store, "pkcs11 (SoftHSM2 token tamga-remote-signing)"),
+        None => {
+            let pass = std::fs::read(data.join("secrets/key-passphrase"))
+                .context("demo key passphrase")?;
+            (
+                Arc::new(SoftwareKeyStore::open(
+                    dir.join("remote-signing-keys"),
+                    &pass,
+                )?),
+                "software (SoftHSM2 is not installed)",
+            )
+        }
+    };
+    provider.enable_remote_signing(Arc::clone(&signing_keys), Loa::High);
+
     // Accounts with password + TOTP for the demo citizens.
     let mut citizens = Vec::new();
     for c in country["citizens"].as_array().into_iter().flatten() {
@@ -201,24 +226,38 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             family_name: family.into(),
             birthdate: None,
         };
-        let secret = match provider
+        if let Err(e) = provider
             .create_account(reg, &profile, Some(&password), true)
             .await
         {
-            Ok((_, s)) => s.unwrap_or_default(),
-            Err(_) => started
-                .store
-                .id_account_by_registration(reg)
-                .await?
-                .and_then(|a| a.totp_secret)
-                .unwrap_or_default(),
-        };
+            tracing::debug!(error = %e, "demo account exists");
+        }
+        let account = started
+            .store
+            .id_account_by_registration(reg)
+            .await?
+            .ok_or_else(|| anyhow!("demo account {reg} missing"))?;
+        let secret = account.totp_secret.clone().unwrap_or_default();
+        let credential_id = format!("{latin}-sign");
+        if started.store.id_credential(&credential_id).await?.is_none() {
+            enroll(
+                started,
+                &signing_keys,
+                &account.account_id,
+                &credential_id,
+                c,
+                given,
+                family,
+            )
+            .await?;
+        }
         citizens.push(json!({
             "name": name,
             "registration_number": reg,
             "password": password,
             "totp_secret_base32": tamga_id::credentials::base32(&secret),
             "totp_code_command": format!("tamga id totp {}", tamga_id::credentials::base32(&secret)),
+            "remote_signing_credential": credential_id,
             "id_card": {
                 "pkcs12": c["files"]["auth"]["pkcs12"],
                 "pkcs12_password": country["demo_pin"],
@@ -233,6 +272,11 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
         "certificate_login_url": cert_url,
         "tls_roots": "identity/roots.pem",
         "admin_token_file": "secrets/id-admin-token",
+        "remote_signing": {
+            "csc_api": format!("{base}/csc/v2"),
+            "keys": signing_store,
+            "authorization": "OAuth 2.0 code flow with scope=credential, credentialID, numSignatures, hashes, hashAlgorithmOID; sign-in at level high; the citizen confirms each batch",
+        },
         "acr_values": {
             "low": "http://eidas.europa.eu/LoA/low (password + TOTP)",
             "substantial": "http://eidas.europa.eu/LoA/substantial (passkey; not yet available)",
@@ -257,4 +301,82 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
         ],
         "citizens": citizens,
     }))
+}
+
+fn remote_signing_token(data: &Path) -> Option<Arc<dyn KeyStore>> {
+    let module = crate::demo_country::softhsm_module()?;
+    std::env::var_os("SOFTHSM2_CONF")?;
+    let pin =
+        std::fs::read_to_string(data.join(crate::demo_country::REMOTE_SIGNING_PIN_FILE)).ok()?;
+    match tamga_keys::Pkcs11KeyStore::open(&tamga_keys::Pkcs11Config {
+        module,
+        token_label: crate::demo_country::REMOTE_SIGNING_TOKEN.into(),
+        pin: pin.trim().to_owned().into(),
+    }) {
+        Ok(s) => Some(Arc::new(s)),
+        Err(e) => {
+            tracing::warn!(error = %e, "remote-signing token unavailable; using software keys");
+            None
+        }
+    }
+}
+
+/// Generates a citizen's remote-signing key on the token and has the citizen's CA certify it.
+async fn enroll(
+    started: &Started,
+    keys: &Arc<dyn KeyStore>,
+    account_id: &str,
+    credential_id: &str,
+    citizen: &Value,
+    given: &str,
+    family: &str,
+) -> anyhow::Result<()> {
+    let Some(trust) = &started.trust else {
+        return Ok(());
+    };
+    let reg = RegistrationNumber::parse(citizen["registration_number"].as_str().unwrap_or(""))
+        .map_err(|e| anyhow!("{e}"))?;
+    let ca = citizen["ca"].as_str().unwrap_or("accredited-a-ca");
+    let ks = Arc::clone(keys);
+    let label = format!("csc-{credential_id}");
+    let key =
+        tokio::task::spawn_blocking(move || ks.open_or_generate(&label, KeyAlgorithm::EcP256))
+            .await
+            .context("key task")??;
+    let (der, _) = trust
+        .issue(
+            ca,
+            IssueSpec {
+                profile: CertProfile::CitizenSign,
+                subject: citizen_name(given, family, &reg)?,
+                spki_der: key.public_key_der().to_vec(),
+                alt_names: vec![registration_alt_name(&reg)?],
+                validity_days: 1825,
+            },
+            "demo",
+            "remote-signing credential",
+        )
+        .await?;
+    use base64::Engine;
+    let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+    let mut chain = vec![b64(&der)];
+    let ca_cert = trust.ca_certificate(ca)?;
+    let parsed = ParsedCert::from_der(&ca_cert)?;
+    chain.push(b64(&ca_cert));
+    for root in trust.root_certificates() {
+        if ParsedCert::from_der(&root).is_ok_and(|r| r.subject() == parsed.issuer()) {
+            chain.push(b64(&root));
+        }
+    }
+    started
+        .store
+        .id_credential_put(&tamga_store::CredentialRow {
+            credential_id: credential_id.into(),
+            account_id: account_id.into(),
+            key_label: key.label().into(),
+            certificates: serde_json::to_string(&chain)?,
+            description: format!("{family} {given} — {}", reg.cyrillic()),
+        })
+        .await?;
+    Ok(())
 }

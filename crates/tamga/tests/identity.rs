@@ -114,6 +114,53 @@ async fn identity_provider_end_to_end() {
         assert_eq!(facts["userinfo_name"], "Дорж Батбаяр");
     }
 
+    // Remote signing: pyHanko's CSC signer signs a PDF through the CSC API (keys on the
+    // SoftHSM2 token, each batch confirmed by the citizen), and Tamga validates the result.
+    if let Some(py) = python() {
+        assert!(
+            ident["remote_signing"]["keys"]
+                .as_str()
+                .unwrap()
+                .starts_with("pkcs11"),
+            "remote-signing keys on the SoftHSM2 token"
+        );
+        let signed = std::fs::read(demo_dir.join("documents/sale-contract.signed.pdf")).unwrap();
+        let end = signed.windows(5).position(|w| w == b"%%EOF").unwrap() + 6;
+        let input = dir.path().join("unsigned.pdf");
+        std::fs::write(&input, &signed[..end]).unwrap();
+        let output = dir.path().join("remote-signed.pdf");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/csc_pyhanko.py");
+        let out = Command::new(&py)
+            .arg(script)
+            .arg(&demo_dir)
+            .arg(&input)
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pyHanko CSC peer failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verify = Command::new(env!("CARGO_BIN_EXE_tamga"))
+            .arg("verify")
+            .arg(&output)
+            .arg("--trust")
+            .arg(demo_dir.join("documents/trust-anchors.pem"))
+            .arg("--json")
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&verify.stdout);
+        assert_eq!(
+            verify.status.code(),
+            Some(0),
+            "Tamga validates the remotely signed PDF: {report}\n{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+        assert!(report.contains("Алтанцэцэг"), "signed by the citizen");
+    }
+
     let rp = &ident["clients"][0];
     let client_id = rp["client_id"].as_str().unwrap();
     let secret = rp["client_secret"].as_str().unwrap();

@@ -44,3 +44,14 @@ CREATE TABLE id_revoked_tokens (
     jti            TEXT PRIMARY KEY NOT NULL,
     expires_at_ms  INTEGER NOT NULL
 );
+-- Remote-signing credentials (Cloud Signature Consortium API): a key on the signing token and
+-- its certificate chain, held for one account.
+CREATE TABLE id_credentials (
+    credential_id  TEXT PRIMARY KEY NOT NULL,
+    account_id     TEXT NOT NULL,
+    key_label      TEXT NOT NULL,
+    certificates   TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL
+);
+CREATE INDEX id_credentials_account ON id_credentials (account_id);

@@ -180,237 +180,243 @@ def refused_card(index):
     print(json.dumps({"refused": r.status_code, "page": r.text}, ensure_ascii=False))
 
 
-if len(sys.argv) > 3 and sys.argv[2] == "refused-card":
-    refused_card(int(sys.argv[3]))
-    sys.exit(0)
+def main():
+    if len(sys.argv) > 3 and sys.argv[2] == "refused-card":
+        refused_card(int(sys.argv[3]))
+        sys.exit(0)
 
 
-# 1. client_secret_basic, PAR, password + TOTP (low), profile + registration number.
-rp = ident["clients"][0]
-callback = rp["redirect_uris"][0]
-citizen = ident["citizens"][0]
-client = OAuth2Session(
-    rp["client_id"],
-    rp["client_secret"],
-    scope="openid profile registration_number offline_access",
-    redirect_uri=callback,
-    code_challenge_method="S256",
-    token_endpoint_auth_method="client_secret_basic",
-)
-verifier = generate_token(64)
-state, nonce = generate_token(16), generate_token(16)
-par = requests.post(
-    meta["pushed_authorization_request_endpoint"],
-    auth=(rp["client_id"], rp["client_secret"]),
-    data={
-        "response_type": "code",
-        "client_id": rp["client_id"],
-        "redirect_uri": callback,
-        "scope": "openid profile registration_number offline_access",
-        "state": state,
-        "nonce": nonce,
-        "code_challenge": create_s256_code_challenge(verifier),
-        "code_challenge_method": "S256",
-    },
-    timeout=10,
-)
-assert par.status_code == 201, par.text
-request_uri = par.json()["request_uri"]
-unauth = requests.post(
-    meta["pushed_authorization_request_endpoint"], data={"client_id": rp["client_id"]}, timeout=10
-)
-assert unauth.status_code == 401, "PAR without client authentication"
-browser = requests.Session()
-login = meta["authorization_endpoint"] + "?" + urlencode({"client_id": rp["client_id"], "request_uri": request_uri})
-cb = sign_in_password(browser, login, citizen, callback)
-check_callback(cb, state)
-token = client.fetch_token(
-    meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
-)
-claims = validate_id_token(token["id_token"], rp["client_id"], nonce, token["access_token"])
-assert claims["acr"] == "http://eidas.europa.eu/LoA/low", claims["acr"]
-assert "otp" in claims["amr"] and "pwd" in claims["amr"]
-facts["password_sub"] = claims["sub"]
-# The same code again: refused, and the grant it gave is revoked.
-again = requests.post(
-    meta["token_endpoint"],
-    auth=(rp["client_id"], rp["client_secret"]),
-    data={
-        "grant_type": "authorization_code",
-        "code": parse_qs(urlparse(cb).query)["code"][0],
-        "redirect_uri": callback,
-        "code_verifier": verifier,
-    },
-    timeout=10,
-)
-assert again.status_code == 400 and again.json()["error"] == "invalid_grant", again.text
-# The request_uri is single-use.
-r = requests.get(login, allow_redirects=False, timeout=10)
-assert r.status_code == 400, "request_uri reused"
-
-# 2. A fresh sign-in in the same browser (session reused, consent remembered), then userinfo,
-#    refresh rotation with reuse detection, revocation and introspection.
-verifier = generate_token(64)
-state, nonce = generate_token(16), generate_token(16)
-url, _ = client.create_authorization_url(
-    meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
-)
-cb, page = follow(browser, url, callback)
-assert page is None, "the session and the stored consent should lead straight back"
-check_callback(cb, state)
-token = client.fetch_token(
-    meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
-)
-validate_id_token(token["id_token"], rp["client_id"], nonce, token["access_token"])
-info = requests.get(
-    meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
-).json()
-assert info["registration_number"] == citizen["registration_number"], info
-assert info["sub"] == facts["password_sub"], "sub stable across sign-ins"
-facts["userinfo_name"] = info["name"]
-old_refresh = token["refresh_token"]
-new = client.refresh_token(meta["token_endpoint"], refresh_token=old_refresh)
-assert new["refresh_token"] != old_refresh, "rotated"
-reuse = requests.post(
-    meta["token_endpoint"],
-    auth=(rp["client_id"], rp["client_secret"]),
-    data={"grant_type": "refresh_token", "refresh_token": old_refresh},
-    timeout=10,
-)
-assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant", reuse.text
-after = requests.post(
-    meta["token_endpoint"],
-    auth=(rp["client_id"], rp["client_secret"]),
-    data={"grant_type": "refresh_token", "refresh_token": new["refresh_token"]},
-    timeout=10,
-)
-assert after.status_code == 400, "reuse must revoke the whole family"
-introspected = requests.post(
-    meta["introspection_endpoint"],
-    auth=(rp["client_id"], rp["client_secret"]),
-    data={"token": new["access_token"]},
-    timeout=10,
-).json()
-assert introspected == {"active": False}, ("family revoked -> access token inactive", introspected)
-facts["refresh_reuse_detected"] = True
-
-# 3. Logout: back to the registered URI with state; then prompt=none finds no session.
-verifier = generate_token(64)
-state, nonce = generate_token(16), generate_token(16)
-url, _ = client.create_authorization_url(
-    meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
-)
-cb, _ = follow(browser, url, callback)
-token = client.fetch_token(
-    meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
-)
-client.revoke_token(meta["revocation_endpoint"], token=token["access_token"])
-info = requests.get(
-    meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
-)
-assert info.status_code == 401, "revoked access token refused"
-post_logout = [u for u in ["http://127.0.0.1:8400/"]][0]
-r = browser.get(
-    meta["end_session_endpoint"],
-    params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": post_logout, "state": "bye"},
-    allow_redirects=False,
-    timeout=10,
-)
-assert r.status_code in (302, 303) and r.headers["location"] == post_logout + "?state=bye", (r.status_code, r.headers)
-url, _ = client.create_authorization_url(
-    meta["authorization_endpoint"], state="s2", nonce="n2", code_verifier=generate_token(64), prompt="none"
-)
-cb, _ = follow(browser, url, callback)
-assert parse_qs(urlparse(cb).query)["error"] == ["login_required"], cb
-facts["logout"] = True
-
-# 4. private_key_jwt (ES256) + mandatory PAR, ID card over mutual TLS (high).
-jrp = ident["clients"][1]
-key_pem = open(os.path.join(DEMO, jrp["private_key_pem"])).read()
-
-
-def assertion(aud):
-    a = private_key_jwt_sign(
-        key_pem, jrp["client_id"], aud, alg="ES256", header={"kid": jrp["kid"]},
-        claims={"jti": uuid.uuid4().hex},
+    # 1. client_secret_basic, PAR, password + TOTP (low), profile + registration number.
+    rp = ident["clients"][0]
+    callback = rp["redirect_uris"][0]
+    citizen = ident["citizens"][0]
+    client = OAuth2Session(
+        rp["client_id"],
+        rp["client_secret"],
+        scope="openid profile registration_number offline_access",
+        redirect_uri=callback,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
     )
-    return a.decode() if isinstance(a, bytes) else a
+    verifier = generate_token(64)
+    state, nonce = generate_token(16), generate_token(16)
+    par = requests.post(
+        meta["pushed_authorization_request_endpoint"],
+        auth=(rp["client_id"], rp["client_secret"]),
+        data={
+            "response_type": "code",
+            "client_id": rp["client_id"],
+            "redirect_uri": callback,
+            "scope": "openid profile registration_number offline_access",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+        },
+        timeout=10,
+    )
+    assert par.status_code == 201, par.text
+    request_uri = par.json()["request_uri"]
+    unauth = requests.post(
+        meta["pushed_authorization_request_endpoint"], data={"client_id": rp["client_id"]}, timeout=10
+    )
+    assert unauth.status_code == 401, "PAR without client authentication"
+    browser = requests.Session()
+    login = meta["authorization_endpoint"] + "?" + urlencode({"client_id": rp["client_id"], "request_uri": request_uri})
+    cb = sign_in_password(browser, login, citizen, callback)
+    check_callback(cb, state)
+    token = client.fetch_token(
+        meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
+    )
+    claims = validate_id_token(token["id_token"], rp["client_id"], nonce, token["access_token"])
+    assert claims["acr"] == "http://eidas.europa.eu/LoA/low", claims["acr"]
+    assert "otp" in claims["amr"] and "pwd" in claims["amr"]
+    facts["password_sub"] = claims["sub"]
+    # The same code again: refused, and the grant it gave is revoked.
+    again = requests.post(
+        meta["token_endpoint"],
+        auth=(rp["client_id"], rp["client_secret"]),
+        data={
+            "grant_type": "authorization_code",
+            "code": parse_qs(urlparse(cb).query)["code"][0],
+            "redirect_uri": callback,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant", again.text
+    # The request_uri is single-use.
+    r = requests.get(login, allow_redirects=False, timeout=10)
+    assert r.status_code == 400, "request_uri reused"
+
+    # 2. A fresh sign-in in the same browser (session reused, consent remembered), then userinfo,
+    #    refresh rotation with reuse detection, revocation and introspection.
+    verifier = generate_token(64)
+    state, nonce = generate_token(16), generate_token(16)
+    url, _ = client.create_authorization_url(
+        meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+    )
+    cb, page = follow(browser, url, callback)
+    assert page is None, "the session and the stored consent should lead straight back"
+    check_callback(cb, state)
+    token = client.fetch_token(
+        meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
+    )
+    validate_id_token(token["id_token"], rp["client_id"], nonce, token["access_token"])
+    info = requests.get(
+        meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
+    ).json()
+    assert info["registration_number"] == citizen["registration_number"], info
+    assert info["sub"] == facts["password_sub"], "sub stable across sign-ins"
+    facts["userinfo_name"] = info["name"]
+    old_refresh = token["refresh_token"]
+    new = client.refresh_token(meta["token_endpoint"], refresh_token=old_refresh)
+    assert new["refresh_token"] != old_refresh, "rotated"
+    reuse = requests.post(
+        meta["token_endpoint"],
+        auth=(rp["client_id"], rp["client_secret"]),
+        data={"grant_type": "refresh_token", "refresh_token": old_refresh},
+        timeout=10,
+    )
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant", reuse.text
+    after = requests.post(
+        meta["token_endpoint"],
+        auth=(rp["client_id"], rp["client_secret"]),
+        data={"grant_type": "refresh_token", "refresh_token": new["refresh_token"]},
+        timeout=10,
+    )
+    assert after.status_code == 400, "reuse must revoke the whole family"
+    introspected = requests.post(
+        meta["introspection_endpoint"],
+        auth=(rp["client_id"], rp["client_secret"]),
+        data={"token": new["access_token"]},
+        timeout=10,
+    ).json()
+    assert introspected == {"active": False}, ("family revoked -> access token inactive", introspected)
+    facts["refresh_reuse_detected"] = True
+
+    # 3. Logout: back to the registered URI with state; then prompt=none finds no session.
+    verifier = generate_token(64)
+    state, nonce = generate_token(16), generate_token(16)
+    url, _ = client.create_authorization_url(
+        meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+    )
+    cb, _ = follow(browser, url, callback)
+    token = client.fetch_token(
+        meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state
+    )
+    client.revoke_token(meta["revocation_endpoint"], token=token["access_token"])
+    info = requests.get(
+        meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
+    )
+    assert info.status_code == 401, "revoked access token refused"
+    post_logout = [u for u in ["http://127.0.0.1:8400/"]][0]
+    r = browser.get(
+        meta["end_session_endpoint"],
+        params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": post_logout, "state": "bye"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code in (302, 303) and r.headers["location"] == post_logout + "?state=bye", (r.status_code, r.headers)
+    url, _ = client.create_authorization_url(
+        meta["authorization_endpoint"], state="s2", nonce="n2", code_verifier=generate_token(64), prompt="none"
+    )
+    cb, _ = follow(browser, url, callback)
+    assert parse_qs(urlparse(cb).query)["error"] == ["login_required"], cb
+    facts["logout"] = True
+
+    # 4. private_key_jwt (ES256) + mandatory PAR, ID card over mutual TLS (high).
+    jrp = ident["clients"][1]
+    key_pem = open(os.path.join(DEMO, jrp["private_key_pem"])).read()
 
 
-# Without PAR this client is refused.
-r = requests.get(
-    meta["authorization_endpoint"],
-    params={"client_id": jrp["client_id"], "response_type": "code", "scope": "openid"},
-    allow_redirects=False,
-    timeout=10,
-)
-assert r.status_code == 400, "PAR is mandatory for demo-rp-jwt"
-verifier = generate_token(64)
-state, nonce = generate_token(16), generate_token(16)
-par = requests.post(
-    meta["pushed_authorization_request_endpoint"],
-    data={
-        "response_type": "code",
-        "client_id": jrp["client_id"],
-        "redirect_uri": callback,
-        "scope": "openid profile",
-        "state": state,
-        "nonce": nonce,
-        "acr_values": "http://eidas.europa.eu/LoA/high",
-        "code_challenge": create_s256_code_challenge(verifier),
-        "code_challenge_method": "S256",
+    def assertion(aud):
+        a = private_key_jwt_sign(
+            key_pem, jrp["client_id"], aud, alg="ES256", header={"kid": jrp["kid"]},
+            claims={"jti": uuid.uuid4().hex},
+        )
+        return a.decode() if isinstance(a, bytes) else a
+
+
+    # Without PAR this client is refused.
+    r = requests.get(
+        meta["authorization_endpoint"],
+        params={"client_id": jrp["client_id"], "response_type": "code", "scope": "openid"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 400, "PAR is mandatory for demo-rp-jwt"
+    verifier = generate_token(64)
+    state, nonce = generate_token(16), generate_token(16)
+    par = requests.post(
+        meta["pushed_authorization_request_endpoint"],
+        data={
+            "response_type": "code",
+            "client_id": jrp["client_id"],
+            "redirect_uri": callback,
+            "scope": "openid profile",
+            "state": state,
+            "nonce": nonce,
+            "acr_values": "http://eidas.europa.eu/LoA/high",
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion(ISSUER),
+        },
+        timeout=10,
+    )
+    assert par.status_code == 201, par.text
+    cert_file, key_file = card_files(ident["citizens"][1])
+    browser = requests.Session()
+    login = meta["authorization_endpoint"] + "?" + urlencode(
+        {"client_id": jrp["client_id"], "request_uri": par.json()["request_uri"]}
+    )
+    url, page = follow(browser, login, callback)
+    assert page.status_code == 200 and 'name="password"' not in page.text, "high: no password form"
+    cert_link = [l for l in parse(page.text).links if l.startswith(ident["certificate_login_url"])][0]
+    roots = os.path.join(DEMO, ident["tls_roots"])
+    # Without a certificate: refused with a reason.
+    r = requests.get(cert_link.replace("&amp;", "&"), verify=roots, allow_redirects=False, timeout=10)
+    assert r.status_code == 403, r.status_code
+    r = requests.get(
+        cert_link.replace("&amp;", "&"), cert=(cert_file, key_file), verify=roots, allow_redirects=False, timeout=30
+    )
+    assert r.status_code in (302, 303), (r.status_code, r.text[:500])
+    cb = consent_and_callback(browser, r.headers["location"], callback)
+    code = check_callback(cb, state)
+    jclient = OAuth2Session(
+        jrp["client_id"], ECKey.import_key(key_pem), redirect_uri=callback, token_endpoint_auth_method="private_key_jwt"
+    )
+    jclient.register_client_auth_method(
+        PrivateKeyJWT(meta["token_endpoint"], headers={"kid": jrp["kid"]}, alg="ES256")
+    )
+    token = jclient.fetch_token(
+        meta["token_endpoint"], grant_type="authorization_code", code=code, code_verifier=verifier
+    )
+    claims = validate_id_token(token["id_token"], jrp["client_id"], nonce, token["access_token"])
+    assert claims["acr"] == "http://eidas.europa.eu/LoA/high", claims["acr"]
+    assert "sc" in claims["amr"], claims["amr"]
+    facts["certificate_acr"] = claims["acr"]
+    info = requests.get(
+        meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
+    ).json()
+    facts["certificate_name"] = info.get("name")
+    # A replayed client assertion is refused.
+    a = assertion(meta["token_endpoint"])
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": token["refresh_token"],
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion(ISSUER),
-    },
-    timeout=10,
-)
-assert par.status_code == 201, par.text
-cert_file, key_file = card_files(ident["citizens"][1])
-browser = requests.Session()
-login = meta["authorization_endpoint"] + "?" + urlencode(
-    {"client_id": jrp["client_id"], "request_uri": par.json()["request_uri"]}
-)
-url, page = follow(browser, login, callback)
-assert page.status_code == 200 and 'name="password"' not in page.text, "high: no password form"
-cert_link = [l for l in parse(page.text).links if l.startswith(ident["certificate_login_url"])][0]
-roots = os.path.join(DEMO, ident["tls_roots"])
-# Without a certificate: refused with a reason.
-r = requests.get(cert_link.replace("&amp;", "&"), verify=roots, allow_redirects=False, timeout=10)
-assert r.status_code == 403, r.status_code
-r = requests.get(
-    cert_link.replace("&amp;", "&"), cert=(cert_file, key_file), verify=roots, allow_redirects=False, timeout=30
-)
-assert r.status_code in (302, 303), (r.status_code, r.text[:500])
-cb = consent_and_callback(browser, r.headers["location"], callback)
-code = check_callback(cb, state)
-jclient = OAuth2Session(
-    jrp["client_id"], ECKey.import_key(key_pem), redirect_uri=callback, token_endpoint_auth_method="private_key_jwt"
-)
-jclient.register_client_auth_method(
-    PrivateKeyJWT(meta["token_endpoint"], headers={"kid": jrp["kid"]}, alg="ES256")
-)
-token = jclient.fetch_token(
-    meta["token_endpoint"], grant_type="authorization_code", code=code, code_verifier=verifier
-)
-claims = validate_id_token(token["id_token"], jrp["client_id"], nonce, token["access_token"])
-assert claims["acr"] == "http://eidas.europa.eu/LoA/high", claims["acr"]
-assert "sc" in claims["amr"], claims["amr"]
-facts["certificate_acr"] = claims["acr"]
-info = requests.get(
-    meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
-).json()
-facts["certificate_name"] = info.get("name")
-# A replayed client assertion is refused.
-a = assertion(meta["token_endpoint"])
-body = {
-    "grant_type": "refresh_token",
-    "refresh_token": token["refresh_token"],
-    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-    "client_assertion": a,
-}
-first = requests.post(meta["token_endpoint"], data=body, timeout=10)
-assert first.status_code == 200, first.text
-body["refresh_token"] = first.json()["refresh_token"]
-second = requests.post(meta["token_endpoint"], data=body, timeout=10)
-assert second.status_code == 401 and second.json()["error"] == "invalid_client", second.text
-print(json.dumps(facts, ensure_ascii=False))
+        "client_assertion": a,
+    }
+    first = requests.post(meta["token_endpoint"], data=body, timeout=10)
+    assert first.status_code == 200, first.text
+    body["refresh_token"] = first.json()["refresh_token"]
+    second = requests.post(meta["token_endpoint"], data=body, timeout=10)
+    assert second.status_code == 401 and second.json()["error"] == "invalid_client", second.text
+    print(json.dumps(facts, ensure_ascii=False))
+
+
+
+if __name__ == "__main__":
+    main()
