@@ -684,9 +684,48 @@ async fn admin_rotate(State(s): St, headers: HeaderMap) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+struct CredentialEnrolment {
+    registration_number: String,
+    key_label: String,
+    certificates_pem: String,
+    credential_id: Option<String>,
+    description: Option<String>,
+}
+
+#[utoipa::path(post, path = "/id/admin/credentials", tag = "identity",
+    summary = "Enrol a remote-signing credential (operator) / Алсын гарын үсгийн түлхүүр бүртгэх",
+    security(("bearer" = [])),
+    request_body(content_type = "application/json", description = "registration_number, key_label (on the signing token), certificates_pem (signer first), credential_id?, description?"),
+    responses((status = 201, description = "`credentialID`"),
+        (status = 400, description = "no account, no such key, or the certificate is not the key's"), (status = 401, description = "no or wrong admin token")))]
+async fn admin_credential(State(s): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorised(&s, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let req: CredentialEnrolment = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("credential: {e}")).into_response(),
+    };
+    match s
+        .provider
+        .enrol_credential(
+            &req.registration_number,
+            &req.key_label,
+            &req.certificates_pem,
+            req.credential_id.as_deref(),
+            req.description.as_deref(),
+        )
+        .await
+    {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "credentialID": id }))).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
-    paths(discovery, jwks, par, token, userinfo, revoke, introspect, admin_client, admin_account, admin_rotate),
+    paths(discovery, jwks, par, token, userinfo, revoke, introspect, admin_client, admin_account, admin_rotate, admin_credential),
     tags((name = "identity", description = "OpenID Connect provider (DAN) / ДАН нэвтрэлт"))
 )]
 struct IdApi;
@@ -720,6 +759,7 @@ pub fn routes(
         .route("/id/admin/clients", post(admin_client))
         .route("/id/admin/accounts", post(admin_account))
         .route("/id/admin/rotate-keys", post(admin_rotate))
+        .route("/id/admin/credentials", post(admin_credential))
         .with_state(state)
         .merge(csc);
     let mut api = IdApi::openapi();

@@ -335,6 +335,61 @@ impl Provider {
             .clone()
     }
 
+    /// Enrols a remote-signing credential: the key `key_label` on the signing token, certified
+    /// by the first certificate of `chain_pem`, for the citizen with `registration_number`.
+    pub async fn enrol_credential(
+        &self,
+        registration_number: &str,
+        key_label: &str,
+        chain_pem: &str,
+        credential_id: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<String, String> {
+        let (keys, _) = self
+            .remote_signing()
+            .ok_or("remote signing is not configured")?;
+        let reg = tamga_pki::identity::RegistrationNumber::parse(registration_number)
+            .map_err(|e| e.to_string())?;
+        let account = self
+            .store
+            .id_account_by_registration(&reg.cyrillic())
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no account for that registration number")?;
+        let chain = tamga_pki::ParsedCert::all_from_pem_or_der(chain_pem.as_bytes())
+            .map_err(|e| format!("certificates: {e}"))?;
+        let leaf = chain.first().ok_or("certificates: none")?;
+        let label = key_label.to_owned();
+        let key = tokio::task::spawn_blocking(move || keys.open(&label))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if key.public_key_der() != leaf.spki_der.as_slice() {
+            return Err("the first certificate does not certify that key".into());
+        }
+        use base64::Engine;
+        let certs: Vec<String> = chain
+            .iter()
+            .map(|c| base64::engine::general_purpose::STANDARD.encode(&c.der))
+            .collect();
+        let id = credential_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| random_token()[..22].to_owned());
+        self.store
+            .id_credential_put(&tamga_store::CredentialRow {
+                credential_id: id.clone(),
+                account_id: account.account_id,
+                key_label: key_label.to_owned(),
+                certificates: serde_json::to_string(&certs).map_err(|e| e.to_string())?,
+                description: description
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| tamga_pki::name::display_name(leaf.subject())),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store

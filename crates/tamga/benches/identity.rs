@@ -207,6 +207,146 @@ async fn sign_in(ctx: &Ctx) -> Result<String, String> {
         .ok_or_else(|| "no refresh token".into())
 }
 
+/// A credential authorization for `hashes` (PAR, ID-card sign-in, the confirmation page
+/// accepted, code, token); returns the SAD.
+async fn authorize_credential(
+    ctx: &Ctx,
+    credential_id: &str,
+    hashes: &[[u8; 32]],
+) -> Result<String, String> {
+    let e = |e: reqwest::Error| e.to_string();
+    let verifier = b64(&rand_bytes());
+    let challenge =
+        b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref());
+    let list: Vec<String> = hashes.iter().map(|h| b64(h)).collect();
+    let par: Value = ctx
+        .http
+        .post(format!("{}/par", ctx.issuer))
+        .basic_auth(&ctx.client_id, Some(&ctx.secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "client_id={}&response_type=code&scope=openid%20credential&state=s&redirect_uri={}\
+             &code_challenge={challenge}&code_challenge_method=S256&credentialID={}\
+             &numSignatures={}&hashes={}&hashAlgorithmOID=2.16.840.1.101.3.4.2.1\
+             &description=benchmark",
+            ctx.client_id,
+            pct(&ctx.callback),
+            pct(credential_id),
+            hashes.len(),
+            list.join(","),
+        ))
+        .send()
+        .await
+        .map_err(e)?
+        .json()
+        .await
+        .map_err(e)?;
+    let uri = par["request_uri"].as_str().ok_or(format!("PAR: {par}"))?;
+    let r = ctx
+        .http
+        .get(format!(
+            "{}/authorize?client_id={}&request_uri={}",
+            ctx.issuer,
+            ctx.client_id,
+            pct(uri)
+        ))
+        .send()
+        .await
+        .map_err(e)?;
+    let tx_cookie = cookie(&r);
+    let login = location(&r);
+    let tx = url::Url::parse(&login)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "tx")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("no tx")?;
+    let next = certificate_get(ctx, &format!("/id/certificate?tx={}", pct(&tx))).await?;
+    let r = ctx
+        .http
+        .get(&next)
+        .header("cookie", &tx_cookie)
+        .send()
+        .await
+        .map_err(e)?;
+    let cookies = format!("{tx_cookie}; {}", cookie(&r));
+    if !location(&r).contains("/consent") {
+        return Err(format!(
+            "expected the confirmation page, got {}",
+            location(&r)
+        ));
+    }
+    let r = ctx
+        .http
+        .post(format!("{}/consent", ctx.issuer))
+        .header("cookie", &cookies)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("tx={}&decision=allow", pct(&tx)))
+        .send()
+        .await
+        .map_err(e)?;
+    let cb = location(&r);
+    let code = url::Url::parse(&cb)
+        .map_err(|e| format!("{e}: {cb}"))?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| format!("no code in {cb}"))?;
+    let t: Value = ctx
+        .http
+        .post(format!("{}/token", ctx.issuer))
+        .basic_auth(&ctx.client_id, Some(&ctx.secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={verifier}",
+            pct(&code),
+            pct(&ctx.callback)
+        ))
+        .send()
+        .await
+        .map_err(e)?
+        .json()
+        .await
+        .map_err(e)?;
+    t["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("token: {t}"))
+}
+
+async fn sign_hashes(
+    ctx: &Ctx,
+    base: &str,
+    credential_id: &str,
+    sad: &str,
+    hashes: &[[u8; 32]],
+) -> Result<usize, String> {
+    use base64::Engine;
+    let list: Vec<String> = hashes
+        .iter()
+        .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+        .collect();
+    let body = serde_json::json!({
+        "credentialID": credential_id, "SAD": sad, "hashes": list,
+        "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "signAlgo": "1.2.840.10045.4.3.2",
+    });
+    let r: Value = ctx
+        .http
+        .post(format!("{base}/csc/v2/signatures/signHash"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let n = r["signatures"].as_array().map_or(0, Vec::len);
+    if n != hashes.len() {
+        return Err(format!("signHash: {r}"));
+    }
+    Ok(n)
+}
+
 async fn refresh(ctx: &Ctx, token: &str) -> Result<String, String> {
     let r = ctx
         .http
@@ -401,5 +541,55 @@ fn main() {
         .await;
         // Keycloak's sizing guide: 120 refresh-token requests/s per vCPU.
         report("refresh (rotation)", workers, &s, 120.0);
+
+        // Remote signing: SADs prepared first (each a whole authorization with the citizen's
+        // confirmation), then signHash calls of 100 hashes each, 4 at a time, keys on SoftHSM2.
+        let credential = citizen["remote_signing_credential"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let base = ctx.issuer.trim_end_matches("/id").to_owned();
+        let batches = 40usize;
+        let per = 100usize;
+        let mut prepared = Vec::new();
+        for _ in 0..batches {
+            let hashes: Vec<[u8; 32]> = (0..per).map(|_| rand_bytes()).collect();
+            let sad = authorize_credential(&ctx, &credential, &hashes)
+                .await
+                .expect("credential authorization");
+            prepared.push((sad, hashes));
+        }
+        let prepared = Arc::new(tokio::sync::Mutex::new(prepared));
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let (c, p, cred, base) = (
+                Arc::clone(&ctx),
+                Arc::clone(&prepared),
+                credential.clone(),
+                base.clone(),
+            );
+            handles.push(tokio::spawn(async move {
+                let mut n = 0;
+                loop {
+                    let Some((sad, hashes)) = p.lock().await.pop() else {
+                        break;
+                    };
+                    n += sign_hashes(&c, &base, &cred, &sad, &hashes)
+                        .await
+                        .expect("signHash");
+                }
+                n
+            }));
+        }
+        let mut total = 0;
+        for h in handles {
+            total += h.await.unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "| remote signHash (SoftHSM2, ECDSA P-256) | 4 | {:.0} signatures/s | — | — | 0 | — |",
+            total as f64 / secs
+        );
     });
 }

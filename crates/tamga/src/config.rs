@@ -67,6 +67,28 @@ pub struct IdentityConfig {
     pub session_secs: i64,
     /// Certificate (ID card) sign-in over mutual TLS.
     pub certificate_login: Option<CertificateLoginConfig>,
+    /// Remote signing (CSC API) with citizens' keys on a PKCS#11 token.
+    pub remote_signing: Option<RemoteSigningConfig>,
+}
+
+/// Remote signing: the HSM holding citizens' signing keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSigningConfig {
+    /// The PKCS#11 module (`.so`).
+    pub module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// File holding the user PIN (mode 0600), else `TAMGA_SIGNING_PIN`.
+    #[serde(default)]
+    pub pin_file: Option<PathBuf>,
+    /// Lowest sign-in level that may authorize a signature: `low`, `substantial` or `high`.
+    #[serde(default = "default_signing_level")]
+    pub min_level: String,
+}
+
+fn default_signing_level() -> String {
+    "high".into()
 }
 
 impl Default for IdentityConfig {
@@ -78,6 +100,7 @@ impl Default for IdentityConfig {
             refresh_token_secs: 8 * 3600,
             session_secs: 8 * 3600,
             certificate_login: None,
+            remote_signing: None,
         }
     }
 }

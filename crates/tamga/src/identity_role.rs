@@ -94,6 +94,28 @@ pub async fn wire(
             cl.ocsp_cache_secs,
         )?;
     }
+    if let Some(rs) = &c.remote_signing {
+        let level = match rs.min_level.as_str() {
+            "low" => tamga_id::model::Loa::Low,
+            "substantial" => tamga_id::model::Loa::Substantial,
+            "high" => tamga_id::model::Loa::High,
+            other => anyhow::bail!(
+                "identity.remote_signing.min_level {other:?}: low, substantial or high"
+            ),
+        };
+        let pin = read_secret(
+            rs.pin_file.as_deref(),
+            "TAMGA_SIGNING_PIN",
+            "signing token PIN",
+        )?;
+        let store = tamga_keys::Pkcs11KeyStore::open(&tamga_keys::Pkcs11Config {
+            module: rs.module.clone(),
+            token_label: rs.token_label.clone(),
+            pin,
+        })
+        .context("identity.remote_signing")?;
+        provider.enable_remote_signing(Arc::new(store), level);
+    }
     Ok(Some(provider))
 }
 
