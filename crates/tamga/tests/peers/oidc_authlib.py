@@ -14,11 +14,13 @@ import base64
 import warnings
 import hashlib
 import hmac
+import http.server
 import json
 import os
 import struct
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from html.parser import HTMLParser
@@ -310,6 +312,45 @@ def main():
         meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10
     )
     assert info.status_code == 401, "revoked access token refused"
+    # A second client in the same browser session, registered with a back-channel logout URI
+    # this script listens on: signing out must reach it with a valid logout token.
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(parse_qs(body.decode())["logout_token"][0])
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    admin = open(os.path.join(DEMO, ident["admin_token_file"])).read().strip()
+    reg = requests.post(
+        ISSUER + "/admin/clients",
+        headers={"Authorization": "Bearer " + admin},
+        json={
+            "client_id": "bcl-rp",
+            "client_name_mn": "Гарах туршилт",
+            "client_name_en": "Logout test",
+            "redirect_uris": [callback],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "backchannel_logout_uri": "http://127.0.0.1:%d/bcl" % server.server_port,
+        },
+        timeout=10,
+    )
+    assert reg.status_code == 201, reg.text
+    bcl = OAuth2Session("bcl-rp", reg.json()["client_secret"], scope="openid", redirect_uri=callback,
+                        code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic")
+    bv = generate_token(64)
+    url, bstate = bcl.create_authorization_url(meta["authorization_endpoint"], state="b1", nonce="bn", code_verifier=bv)
+    cb, page = follow(browser, url, callback)
+    assert page is None, "signed-in browser: straight back with a code"
+    btoken = bcl.fetch_token(meta["token_endpoint"], authorization_response=cb, code_verifier=bv, state="b1")
+    bsid = jwt.decode(btoken["id_token"], jwks)["sid"]
     post_logout = [u for u in ["http://127.0.0.1:8400/"]][0]
     r = browser.get(
         meta["end_session_endpoint"],
@@ -318,6 +359,17 @@ def main():
         timeout=10,
     )
     assert r.status_code in (302, 303) and r.headers["location"] == post_logout + "?state=bye", (r.status_code, r.headers)
+    for _ in range(50):
+        if received:
+            break
+        time.sleep(0.1)
+    assert len(received) == 1, "one back-channel logout for bcl-rp"
+    lt = jwt.decode(received[0], jwks)
+    lt.validate()
+    assert lt["iss"] == ISSUER and lt["aud"] == "bcl-rp" and lt["sid"] == bsid, lt
+    assert "http://schemas.openid.net/event/backchannel-logout" in lt["events"] and "nonce" not in lt
+    server.shutdown()
+    facts["backchannel_logout"] = True
     url, _ = client.create_authorization_url(
         meta["authorization_endpoint"], state="s2", nonce="n2", code_verifier=generate_token(64), prompt="none"
     )
