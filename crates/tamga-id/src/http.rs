@@ -67,7 +67,7 @@ fn page(status: StatusCode, html: String) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'",
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -291,6 +291,16 @@ async fn login_page(State(s): St, headers: HeaderMap, Query(q): Query<TxQuery>) 
         ),
     });
     let name = s.provider.client_name(&x.auth.client_id, &lang);
+    let passkey = s
+        .provider
+        .passkey_rp()
+        .filter(|_| x.auth.min_loa <= Loa::Substantial)
+        .and_then(|rp| {
+            Some(pages::PasskeyButton {
+                challenge: s.provider.passkey_challenge(&q.tx)?,
+                rp_id: rp.rp_id,
+            })
+        });
     page(
         if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -305,6 +315,7 @@ async fn login_page(State(s): St, headers: HeaderMap, Query(q): Query<TxQuery>) 
             cert_url.as_deref(),
             error,
             x.auth.login_hint.as_deref(),
+            passkey.as_ref(),
             &switch_url("login", &q.tx, &lang),
         ),
     )
@@ -352,6 +363,122 @@ async fn login_password(State(s): St, headers: HeaderMap, Form(f): Form<Password
         ),
         Err(_) => expired(&lang),
     }
+}
+
+#[derive(Deserialize)]
+struct PasskeyAssertion {
+    tx: String,
+    id: String,
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    #[serde(rename = "authenticatorData")]
+    authenticator_data: String,
+    signature: String,
+}
+
+async fn login_passkey(
+    State(s): St,
+    headers: HeaderMap,
+    Json(a): Json<PasskeyAssertion>,
+) -> Response {
+    let binding = cookie(&headers, TX_COOKIE);
+    let dec = |v: &str| crate::jose::unb64(v).unwrap_or_default();
+    match s
+        .provider
+        .sign_in_passkey(
+            &a.tx,
+            binding.as_deref(),
+            &a.id,
+            &dec(&a.client_data_json),
+            &dec(&a.authenticator_data),
+            &dec(&a.signature),
+        )
+        .await
+    {
+        Ok(()) => no_store(
+            Json(json!({
+                "next": format!(
+                    "{}/login/complete?tx={}",
+                    s.provider.issuer(),
+                    url::form_urlencoded::byte_serialize(a.tx.as_bytes()).collect::<String>()
+                )
+            }))
+            .into_response(),
+        ),
+        Err(SignInError::Transaction) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "the sign-in has expired" })),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "passkey refused" })),
+        )
+            .into_response(),
+    }
+}
+
+async fn passkeys_page(State(s): St, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let lang = lang_of(q.lang.as_deref(), None);
+    let session = cookie(&headers, SESSION_COOKIE);
+    let rp = s.provider.passkey_rp();
+    let options = match (&session, &rp) {
+        (Some(c), Some(_)) => s.provider.passkey_registration(c).await,
+        _ => None,
+    };
+    let rp_id = rp.map(|r| r.rp_id).unwrap_or_default();
+    page(
+        StatusCode::OK,
+        pages::passkeys(&lang, options.as_ref().map(|o| (rp_id.as_str(), o))),
+    )
+}
+
+#[derive(Deserialize)]
+struct PasskeyRegistration {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    #[serde(rename = "attestationObject")]
+    attestation_object: String,
+}
+
+async fn passkeys_register(
+    State(s): St,
+    headers: HeaderMap,
+    Json(r): Json<PasskeyRegistration>,
+) -> Response {
+    let Some(session) = cookie(&headers, SESSION_COOKIE) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "not signed in" })),
+        )
+            .into_response();
+    };
+    let dec = |v: &str| crate::jose::unb64(v).unwrap_or_default();
+    match s
+        .provider
+        .register_passkey(
+            &session,
+            &dec(&r.client_data_json),
+            &dec(&r.attestation_object),
+        )
+        .await
+    {
+        Ok(()) => (StatusCode::CREATED, Json(json!({ "registered": true }))).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+async fn passkey_js() -> Response {
+    let mut r = (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/passkey.js"),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }
 
 async fn complete_sign_in(s: &AppState, tx: &str, binding: Option<&str>, lang: &str) -> Response {
@@ -750,6 +877,9 @@ pub fn routes(
         .route("/id/login", get(login_page))
         .route("/id/login/password", post(login_password))
         .route("/id/login/complete", get(login_complete))
+        .route("/id/login/passkey", post(login_passkey))
+        .route("/id/passkeys", get(passkeys_page).post(passkeys_register))
+        .route("/id/static/passkey.js", get(passkey_js))
         .route("/id/consent", get(consent_page).post(consent_post))
         .route("/id/token", post(token))
         .route("/id/userinfo", get(userinfo).post(userinfo))

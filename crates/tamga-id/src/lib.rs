@@ -12,6 +12,7 @@
 //! - [`cert_login`]: ID-card certificate sign-in over mutual TLS, RFC 5280 + OCSP.
 //! - [`csc`]: remote signing, Cloud Signature Consortium API v2 (keys on PKCS#11).
 //! - [`jose`]: the JWS/JWK subset used.
+//! - [`webauthn`]: passkeys (WebAuthn registration and assertions, ES256).
 //! - [`pages`], [`http`]: bilingual server-rendered pages and the HTTP API.
 
 pub mod cert_login;
@@ -23,5 +24,6 @@ pub mod jose;
 pub mod model;
 pub mod pages;
 pub mod provider;
+pub mod webauthn;
 
 pub use provider::{Provider, ProviderConfig};

@@ -39,6 +39,11 @@ ul.claims li{margin:5px 0}";
 
 /// The page frame; `switch` is the same page's URL in the other language.
 pub fn layout(lang: &str, title: &str, switch: &str, body: &str) -> String {
+    layout_with(lang, title, switch, body, false)
+}
+
+/// The page frame, with the passkey script when `script`.
+fn layout_with(lang: &str, title: &str, switch: &str, body: &str, script: bool) -> String {
     let other = if lang == "en" {
         "Монгол"
     } else {
@@ -48,13 +53,107 @@ pub fn layout(lang: &str, title: &str, switch: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} — {brand}</title><style>{CSS}</style></head><body>\
+<title>{title} — {brand}</title><style>{CSS}</style>{js}</head><body>\
 <header><span>{brand}</span><a href=\"{switch}\" lang=\"{other_lang}\" hreflang=\"{other_lang}\">{other}</a></header>\
 <main id=\"main\">{body}</main></body></html>",
         lang = esc(lang),
         title = esc(title),
         brand = t(lang, "Тамга — ДАН нэвтрэлт", "Tamga — DAN sign-in"),
         switch = esc(switch),
+        js = if script {
+            "<script src=\"static/passkey.js\" defer></script>"
+        } else {
+            ""
+        },
+    )
+}
+
+/// The passkey button of a sign-in page.
+pub struct PasskeyButton {
+    /// Challenge, base64url.
+    pub challenge: String,
+    /// RP ID.
+    pub rp_id: String,
+}
+
+fn passkey_section(lang: &str, tx: &str, p: &PasskeyButton) -> String {
+    format!(
+        "<section data-passkey-section hidden><h2>{h}</h2><p>{d}</p>\
+<button type=\"button\" id=\"passkey-signin\" data-challenge=\"{c}\" data-rp-id=\"{rp}\" data-tx=\"{tx}\" \
+data-action=\"login/passkey\" data-status=\"passkey-status\" data-failed=\"{f}\">{b}</button>\
+<p id=\"passkey-status\" class=\"error\" role=\"alert\" tabindex=\"-1\" hidden></p></section>",
+        h = t(lang, "Түлхүүрээр (passkey)", "With a passkey"),
+        d = t(
+            lang,
+            "Утас, компьютерийн түгжээ тайлах аргаар. Дунд түвшин.",
+            "Unlock with your phone or computer. Substantial level of assurance."
+        ),
+        c = esc(&p.challenge),
+        rp = esc(&p.rp_id),
+        tx = esc(tx),
+        f = t(
+            lang,
+            "Түлхүүрээр нэвтэрч чадсангүй. Дахин оролдох эсвэл өөр аргаар нэвтэрнэ үү.",
+            "Signing in with a passkey did not work. Try again or use another way."
+        ),
+        b = t(lang, "Түлхүүрээр нэвтрэх", "Sign in with a passkey"),
+    )
+}
+
+/// The passkey registration page (for a browser signed in with the ID card).
+pub fn passkeys(
+    lang: &str,
+    options: Option<(&str, &crate::provider::RegistrationOptions)>,
+) -> String {
+    let body = match options {
+        Some((rp_id, o)) => format!(
+            "<h1>{h}</h1><p>{p}</p><section data-passkey-section hidden>\
+<button type=\"button\" id=\"passkey-register\" data-challenge=\"{c}\" data-rp-id=\"{rp}\" data-user-id=\"{u}\" \
+data-user-name=\"{un}\" data-display-name=\"{dn}\" data-exclude=\"{ex}\" data-action=\"passkeys\" \
+data-status=\"passkey-status\" data-done=\"{done}\" data-failed=\"{failed}\">{b}</button></section>\
+<p id=\"passkey-status\" role=\"status\" tabindex=\"-1\" hidden></p>\
+<noscript><p>{nojs}</p></noscript>",
+            h = t(lang, "Түлхүүр (passkey) нэмэх", "Add a passkey"),
+            p = t(
+                lang,
+                "Дараагийн удаа үнэмлэхгүйгээр, утас эсвэл компьютерийнхээ түгжээг тайлж нэвтэрнэ.",
+                "Next time, sign in without your ID card by unlocking your phone or computer."
+            ),
+            c = esc(&o.challenge),
+            rp = esc(rp_id),
+            u = esc(&o.user_id),
+            un = esc(&o.user_name),
+            dn = esc(&o.display_name),
+            ex = esc(&o.exclude.join(",")),
+            done = t(lang, "Түлхүүр нэмэгдлээ.", "Your passkey was added."),
+            failed = t(
+                lang,
+                "Түлхүүр нэмж чадсангүй.",
+                "The passkey could not be added."
+            ),
+            b = t(lang, "Түлхүүр нэмэх", "Add a passkey"),
+            nojs = t(
+                lang,
+                "Түлхүүр нэмэхэд JavaScript шаардлагатай.",
+                "Adding a passkey needs JavaScript."
+            ),
+        ),
+        None => format!(
+            "<h1>{}</h1><p>{}</p>",
+            t(lang, "Түлхүүр (passkey) нэмэх", "Add a passkey"),
+            t(
+                lang,
+                "Эхлээд иргэний үнэмлэхээрээ нэвтэрнэ үү: түлхүүр нь түүнийг бүртгэсэн аргаас илүү хүчтэй байж чадахгүй.",
+                "Sign in with your ID card first: a passkey cannot be stronger than what registered it."
+            )
+        ),
+    };
+    layout_with(
+        lang,
+        t(lang, "Түлхүүр нэмэх", "Add a passkey"),
+        "?lang=en",
+        &body,
+        true,
     )
 }
 
@@ -64,10 +163,11 @@ pub fn sign_in(
     lang: &str,
     tx: &str,
     client_name: &str,
-    min_level_high: bool,
+    password_not_enough: bool,
     certificate_url: Option<&str>,
     error: Option<&str>,
     login_hint: Option<&str>,
+    passkey: Option<&PasskeyButton>,
     switch: &str,
 ) -> String {
     let mut b = String::new();
@@ -101,14 +201,25 @@ pub fn sign_in(
             t(lang, "Үнэмлэхээр нэвтрэх", "Sign in with ID card"),
         ));
     }
-    if min_level_high {
+    if let Some(p) = passkey {
+        b.push_str(&passkey_section(lang, tx, p));
+    }
+    if password_not_enough {
         b.push_str(&format!(
             "<p>{}</p>",
-            t(
-                lang,
-                "Энэ үйлчилгээ зөвхөн иргэний үнэмлэхээр нэвтрэхийг зөвшөөрнө.",
-                "This service accepts only the ID card."
-            )
+            if passkey.is_some() {
+                t(
+                    lang,
+                    "Энэ үйлчилгээ иргэний үнэмлэх эсвэл түлхүүрээр (passkey) нэвтрэхийг зөвшөөрнө.",
+                    "This service accepts the ID card or a passkey."
+                )
+            } else {
+                t(
+                    lang,
+                    "Энэ үйлчилгээ зөвхөн иргэний үнэмлэхээр нэвтрэхийг зөвшөөрнө.",
+                    "This service accepts only the ID card."
+                )
+            }
         ));
     } else {
         let hint = login_hint.map(esc).unwrap_or_default();
@@ -136,7 +247,13 @@ pub fn sign_in(
             go = t(lang, "Нэвтрэх", "Sign in"),
         ));
     }
-    layout(lang, t(lang, "Нэвтрэх", "Sign in"), switch, &b)
+    layout_with(
+        lang,
+        t(lang, "Нэвтрэх", "Sign in"),
+        switch,
+        &b,
+        passkey.is_some(),
+    )
 }
 
 /// What a signature authorization shows the citizen.

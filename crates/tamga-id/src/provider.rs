@@ -113,6 +113,8 @@ pub struct Transaction {
     pub authn: Option<Authn>,
     /// Created (Unix seconds).
     pub created: i64,
+    /// The passkey challenge of this sign-in (renewed after each attempt).
+    pub challenge: [u8; 32],
 }
 
 /// A signed-in browser.
@@ -243,7 +245,35 @@ pub struct Provider {
     jtis: JtiCache,
     certificates: RwLock<Option<(String, Arc<dyn CertificateChecker>)>>,
     signing: RwLock<Option<(Arc<dyn KeyStore>, Loa)>>,
+    registrations: Mutex<HashMap<[u8; 32], Challenge>>,
     http: reqwest::Client,
+}
+
+/// A passkey registration challenge and its expiry (Unix seconds), by session.
+type Challenge = ([u8; 32], i64);
+
+/// Where passkeys are bound: the RP ID (a host name) and the pages' origin.
+#[derive(Debug, Clone)]
+pub struct PasskeyRp {
+    /// RP ID.
+    pub rp_id: String,
+    /// Origin the pages are served from.
+    pub origin: String,
+}
+
+/// What the passkey registration page needs.
+#[derive(Debug, Clone)]
+pub struct RegistrationOptions {
+    /// Challenge, base64url.
+    pub challenge: String,
+    /// The account's WebAuthn user handle, base64url.
+    pub user_id: String,
+    /// Shown by the authenticator.
+    pub user_name: String,
+    /// Shown by the authenticator.
+    pub display_name: String,
+    /// Passkeys the account has already (not to register twice).
+    pub exclude: Vec<String>,
 }
 
 /// Unix seconds.
@@ -299,6 +329,7 @@ impl Provider {
             jtis: JtiCache::default(),
             certificates: RwLock::new(None),
             signing: RwLock::new(None),
+            registrations: Mutex::new(HashMap::new()),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
@@ -388,6 +419,165 @@ impl Provider {
             .await
             .map_err(|e| e.to_string())?;
         Ok(id)
+    }
+
+    /// The passkey RP of this issuer, when its host is a name (WebAuthn RP IDs cannot be IP
+    /// addresses).
+    pub fn passkey_rp(&self) -> Option<PasskeyRp> {
+        let url = url::Url::parse(&self.config.issuer).ok()?;
+        let host = match url.host()? {
+            url::Host::Domain(d) => d.to_owned(),
+            _ => return None,
+        };
+        Some(PasskeyRp {
+            origin: url.origin().ascii_serialization(),
+            rp_id: host,
+        })
+    }
+
+    /// The passkey challenge of a sign-in transaction (base64url).
+    pub fn passkey_challenge(&self, tx: &str) -> Option<String> {
+        lock(&self.transactions)
+            .get(tx)
+            .map(|x| jose::b64(&x.challenge))
+    }
+
+    /// Passkey sign-in (substantial): verifies the assertion against the transaction's
+    /// challenge and the stored key, and moves the counter forward.
+    pub async fn sign_in_passkey(
+        &self,
+        tx: &str,
+        cookie: Option<&str>,
+        credential_id: &str,
+        client_data: &[u8],
+        authenticator_data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignInError> {
+        let x = self
+            .transaction(tx, cookie)
+            .ok_or(SignInError::Transaction)?;
+        // A challenge is good for one attempt.
+        if let Some(t) = lock(&self.transactions).get_mut(tx) {
+            t.challenge = credentials::random_bytes();
+        }
+        let rp = self
+            .passkey_rp()
+            .ok_or_else(|| SignInError::Certificate("passkeys need a host name".into()))?;
+        let failed = |why: String| {
+            metrics::counter!("tamga_id_sign_ins_total", "method" => "passkey", "result" => "failed").increment(1);
+            tracing::info!(reason = %why, "passkey sign-in refused");
+            SignInError::Credentials
+        };
+        let (account_id, public_key, count) = self
+            .store
+            .id_passkey(credential_id)
+            .await
+            .map_err(|_| SignInError::Storage)?
+            .ok_or_else(|| failed("unknown passkey".into()))?;
+        let new_count = crate::webauthn::verify_assertion(
+            client_data,
+            authenticator_data,
+            signature,
+            &x.challenge,
+            &rp.origin,
+            &rp.rp_id,
+            &public_key,
+            u32::try_from(count).unwrap_or(0),
+        )
+        .map_err(|e| failed(e.to_string()))?;
+        if !self
+            .store
+            .id_passkey_count(credential_id, count, i64::from(new_count))
+            .await
+            .map_err(|_| SignInError::Storage)?
+        {
+            return Err(failed("counter raced".into()));
+        }
+        metrics::counter!("tamga_id_sign_ins_total", "method" => "passkey", "result" => "ok")
+            .increment(1);
+        self.set_authn(
+            tx,
+            Authn {
+                account_id,
+                loa: Loa::Substantial,
+                amr: vec!["hwk".into(), "user".into(), "mfa".into()],
+                auth_time: now(),
+            },
+        )
+    }
+
+    /// Starts a passkey registration for a browser signed in with the ID card (a passkey is
+    /// as strong as what enrolled it, so only level high may add one).
+    pub async fn passkey_registration(&self, session_cookie: &str) -> Option<RegistrationOptions> {
+        let session = self.session(session_cookie)?;
+        if session.authn.loa < Loa::High {
+            return None;
+        }
+        let account = self
+            .store
+            .id_account(&session.authn.account_id)
+            .await
+            .ok()??;
+        let profile: Profile = serde_json::from_str(&account.profile).unwrap_or_default();
+        let challenge: [u8; 32] = credentials::random_bytes();
+        {
+            let t = now();
+            let mut r = lock(&self.registrations);
+            r.retain(|_, (_, exp)| *exp > t);
+            r.insert(sha256(session_cookie.as_bytes()), (challenge, t + 300));
+        }
+        Some(RegistrationOptions {
+            challenge: jose::b64(&challenge),
+            user_id: jose::b64(account.account_id.as_bytes()),
+            user_name: account.registration_number.clone(),
+            display_name: format!("{} {}", profile.family_name, profile.given_name),
+            exclude: self
+                .store
+                .id_passkeys_of(&account.account_id)
+                .await
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Finishes a passkey registration.
+    pub async fn register_passkey(
+        &self,
+        session_cookie: &str,
+        client_data: &[u8],
+        attestation_object: &[u8],
+    ) -> Result<(), String> {
+        let session = self
+            .session(session_cookie)
+            .filter(|s| s.authn.loa >= Loa::High)
+            .ok_or("sign in with the ID card first")?;
+        let (challenge, _) = lock(&self.registrations)
+            .remove(&sha256(session_cookie.as_bytes()))
+            .filter(|(_, exp)| *exp > now())
+            .ok_or("the registration has expired; start again")?;
+        let rp = self.passkey_rp().ok_or("passkeys need a host name")?;
+        let reg = crate::webauthn::verify_registration(
+            client_data,
+            attestation_object,
+            &challenge,
+            &rp.origin,
+            &rp.rp_id,
+        )
+        .map_err(|e| e.to_string())?;
+        let stored = self
+            .store
+            .id_passkey_put(
+                &jose::b64(&reg.credential_id),
+                &session.authn.account_id,
+                &reg.public_key,
+                i64::from(reg.sign_count),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if !stored {
+            return Err("this passkey is registered already".into());
+        }
+        tracing::info!("passkey registered");
+        Ok(())
     }
 
     /// The store.
@@ -913,6 +1103,7 @@ impl Provider {
                     binding: sha256(cookie.as_bytes()),
                     authn,
                     created: t,
+                    challenge: credentials::random_bytes(),
                 },
             );
         }

@@ -550,4 +550,75 @@ impl Store {
         .map(credential)
         .transpose()
     }
+
+    /// Stores a passkey; `false` if its credential id is registered already.
+    pub async fn id_passkey_put(
+        &self,
+        credential_id: &str,
+        account_id: &str,
+        public_key: &[u8],
+        sign_count: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "INSERT INTO id_passkeys (credential_id, account_id, public_key, sign_count, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(credential_id.to_owned())
+        .bind(account_id.to_owned())
+        .bind(public_key.to_vec())
+        .bind(sign_count)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// A passkey: (account, public key, counter).
+    pub async fn id_passkey(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<(String, Vec<u8>, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT account_id, public_key, sign_count FROM id_passkeys WHERE credential_id = $1",
+        )
+        .bind(credential_id.to_owned())
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    }
+
+    /// Moves a passkey's counter from `old` to `new`; `false` if it was not `old` any more
+    /// (a concurrent use of a cloned authenticator).
+    pub async fn id_passkey_count(
+        &self,
+        credential_id: &str,
+        old: i64,
+        new: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE id_passkeys SET sign_count = $3 WHERE credential_id = $1 AND sign_count = $2",
+        )
+        .bind(credential_id.to_owned())
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The passkey credential ids of an account.
+    pub async fn id_passkeys_of(&self, account_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT credential_id FROM id_passkeys WHERE account_id = $1")
+            .bind(account_id.to_owned())
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
 }

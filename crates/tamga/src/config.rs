@@ -56,6 +56,9 @@ pub struct IdentityConfig {
     /// The issuer URL; default `<trust.base_url or http://<node.listen>>/id`. Must end in `/id`
     /// (the provider's routes are under that path).
     pub issuer: Option<String>,
+    /// With no `issuer`: the host name to put in the default issuer instead of the listener's
+    /// address (passkeys need a host name: WebAuthn RP IDs cannot be IP addresses).
+    pub issuer_host: Option<String>,
     /// File holding the admin API's bearer token (mode 0600), else `TAMGA_ID_ADMIN_TOKEN`;
     /// with neither, the admin API is off.
     pub admin_token_file: Option<PathBuf>,
@@ -95,6 +98,7 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         Self {
             issuer: None,
+            issuer_host: None,
             admin_token_file: None,
             access_token_secs: 300,
             refresh_token_secs: 8 * 3600,

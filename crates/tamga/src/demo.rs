@@ -56,6 +56,10 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     config.ledger.local_witnesses = true;
     config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
     config.identity.admin_token_file = Some(ensure_secret_file(data, "secrets/id-admin-token")?);
+    // Passkeys need a host name; browsers resolve localhost to this machine.
+    if bind.is_loopback() {
+        config.identity.issuer_host = Some("localhost".into());
+    }
     // Tests shorten the configuration's validity to watch gateways refuse an expired one.
     if let Some(v) = std::env::var("TAMGA_REGISTRY__VALIDITY_SECS")
         .ok()

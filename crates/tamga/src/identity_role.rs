@@ -29,10 +29,17 @@ pub async fn wire(
         return Ok(None);
     }
     let c = &config.identity;
-    let issuer = c
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("{}/id", base_url.trim_end_matches('/')));
+    let issuer = match (&c.issuer, &c.issuer_host) {
+        (Some(i), _) => i.clone(),
+        (None, host) => {
+            let mut url = url::Url::parse(base_url).context("base URL")?;
+            if let Some(h) = host {
+                url.set_host(Some(h))
+                    .map_err(|e| anyhow!("identity.issuer_host: {e}"))?;
+            }
+            format!("{}/id", url.as_str().trim_end_matches('/'))
+        }
+    };
     if !issuer.trim_end_matches('/').ends_with("/id") {
         anyhow::bail!("identity.issuer must end in /id (the provider's routes are there)");
     }

@@ -2,7 +2,8 @@
 //! through whole sign-ins (PAR, PKCE, password + TOTP, ID card over mutual TLS, refresh
 //! rotation and reuse, revocation, logout), and the refusals a provider owes its clients and
 //! citizens — unregistered redirect URIs, missing PKCE, wrong client secrets, brute force,
-//! a revoked ID card — each with its precise answer.
+//! a revoked ID card — each with its precise answer; passkeys in Chromium (Playwright);
+//! remote signing through the CSC API with pyHanko.
 
 use std::path::Path;
 use std::process::Command;
@@ -112,6 +113,39 @@ async fn identity_provider_end_to_end() {
         let facts: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
         assert_eq!(facts["certificate_acr"], "http://eidas.europa.eu/LoA/high");
         assert_eq!(facts["userinfo_name"], "Дорж Батбаяр");
+    }
+
+    // Passkeys in Debian Chromium (Playwright, CDP virtual authenticator): registered after
+    // an ID-card sign-in, then used for a substantial sign-in; high still needs the card.
+    match std::env::var("TAMGA_PLAYWRIGHT_CORE") {
+        Ok(pw) if !pw.is_empty() => {
+            let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("identity-screenshots");
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/passkey_playwright.mjs");
+            let out = Command::new("node")
+                .arg(script)
+                .arg(&demo_dir)
+                .arg(&shots)
+                .env("PLAYWRIGHT_CORE", &pw)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "Playwright passkey peer failed:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let facts: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(
+                facts["passkey_acr"],
+                "http://eidas.europa.eu/LoA/substantial"
+            );
+            assert!(shots.join("02-passkey-added.png").is_file());
+        }
+        _ => eprintln!(
+            "skipping the passkey browser test: set TAMGA_PLAYWRIGHT_CORE to a playwright-core \
+             directory and install chromium (.ci/run does)"
+        ),
     }
 
     // Remote signing: pyHanko's CSC signer signs a PDF through the CSC API (keys on the

@@ -55,3 +55,12 @@ CREATE TABLE id_credentials (
     created_at_ms  INTEGER NOT NULL
 );
 CREATE INDEX id_credentials_account ON id_credentials (account_id);
+-- Passkeys (WebAuthn): the credential's public key and signature counter.
+CREATE TABLE id_passkeys (
+    credential_id  TEXT PRIMARY KEY NOT NULL,
+    account_id     TEXT NOT NULL,
+    public_key     BLOB NOT NULL,
+    sign_count     INTEGER NOT NULL,
+    created_at_ms  INTEGER NOT NULL
+);
+CREATE INDEX id_passkeys_account ON id_passkeys (account_id);
