@@ -184,6 +184,18 @@ fn next_response(s: &AppState, next: Next, lang: &str) -> Response {
             }
             no_store(r)
         }
+        Next::Represent { tx, cookie } => {
+            let mut r = Redirect::to(&format!(
+                "{}/represent?tx={tx}&lang={lang}",
+                s.provider.issuer()
+            ))
+            .into_response();
+            if let Some(c) = cookie {
+                r.headers_mut()
+                    .append(header::SET_COOKIE, set_cookie(s, TX_COOKIE, &c, 600));
+            }
+            no_store(r)
+        }
         Next::Consent { tx, cookie } => {
             let mut r = Redirect::to(&format!(
                 "{}/consent?tx={tx}&lang={lang}",
@@ -465,6 +477,185 @@ async fn passkeys_register(
     {
         Ok(()) => (StatusCode::CREATED, Json(json!({ "registered": true }))).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+async fn represent_page(State(s): St, headers: HeaderMap, Query(q): Query<TxQuery>) -> Response {
+    let binding = cookie(&headers, TX_COOKIE);
+    let session = cookie(&headers, SESSION_COOKIE).and_then(|c| s.provider.session(&c));
+    let (Some(x), Some(session)) = (s.provider.transaction(&q.tx, binding.as_deref()), session)
+    else {
+        return expired(&lang_of(q.lang.as_deref(), None));
+    };
+    let lang = lang_of(q.lang.as_deref(), x.auth.lang.as_deref());
+    let mandates = s.provider.usable_mandates(&session.authn.account_id).await;
+    let me = s
+        .provider
+        .store()
+        .id_account(&session.authn.account_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|a| serde_json::from_str::<Profile>(&a.profile).ok())
+        .map(|p| format!("{} {}", p.family_name, p.given_name))
+        .unwrap_or_default();
+    let options: Vec<(String, String, String)> = mandates
+        .iter()
+        .map(|m| {
+            let basis = match m.basis.as_str() {
+                "parent" => pages::t(&lang, "хүүхэд (16 хүртэл насны)", "child under 16"),
+                "guardian" => pages::t(&lang, "асран хамгаалуулагч", "ward"),
+                "legal-representative" => {
+                    pages::t(&lang, "хууль ёсны төлөөлөгч", "legal representative")
+                }
+                _ => pages::t(&lang, "ажилтан, итгэмжлэлээр", "employee, by mandate"),
+            };
+            (
+                m.mandate_id.clone(),
+                m.subject_name.clone(),
+                basis.to_owned(),
+            )
+        })
+        .collect();
+    let name = s.provider.client_name(&x.auth.client_id, &lang);
+    page(
+        StatusCode::OK,
+        pages::represent(
+            &lang,
+            &q.tx,
+            &name,
+            &me,
+            &options,
+            &switch_url("represent", &q.tx, &lang),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct RepresentForm {
+    tx: String,
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn represent_post(
+    State(s): St,
+    headers: HeaderMap,
+    Form(f): Form<RepresentForm>,
+) -> Response {
+    let binding = cookie(&headers, TX_COOKIE);
+    let session = cookie(&headers, SESSION_COOKIE);
+    let lang = lang_of(f.lang.as_deref(), None);
+    if f.choice.is_empty() {
+        // GOV.UK pattern: the same page again with an error summary.
+        return no_store(
+            Redirect::to(&format!(
+                "{}/represent?tx={}&lang={lang}&error=choose",
+                s.provider.issuer(),
+                url::form_urlencoded::byte_serialize(f.tx.as_bytes()).collect::<String>()
+            ))
+            .into_response(),
+        );
+    }
+    match s
+        .provider
+        .represent(&f.tx, binding.as_deref(), session.as_deref(), &f.choice)
+        .await
+    {
+        Ok(next) => next_response(&s, next, &lang),
+        Err(_) => expired(&lang),
+    }
+}
+
+async fn mandates_page(State(s): St, headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let lang = lang_of(q.lang.as_deref(), None);
+    let Some(session) = cookie(&headers, SESSION_COOKIE).and_then(|c| s.provider.session(&c))
+    else {
+        return page(
+            StatusCode::UNAUTHORIZED,
+            pages::problem(&lang, "Нэвтэрнэ үү", "Please sign in", ""),
+        );
+    };
+    let mandates = s.provider.usable_mandates(&session.authn.account_id).await;
+    page(StatusCode::OK, pages::mandates(&lang, &mandates, None))
+}
+
+#[derive(Deserialize)]
+struct GrantForm {
+    company: String,
+    registration_number: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn mandates_post(State(s): St, headers: HeaderMap, Form(f): Form<GrantForm>) -> Response {
+    let lang = lang_of(f.lang.as_deref(), None);
+    let Some(c) = cookie(&headers, SESSION_COOKIE) else {
+        return page(
+            StatusCode::UNAUTHORIZED,
+            pages::problem(&lang, "Нэвтэрнэ үү", "Please sign in", ""),
+        );
+    };
+    let result = s
+        .provider
+        .grant_employee_mandate(&c, &f.company, &f.registration_number)
+        .await;
+    let Some(session) = s.provider.session(&c) else {
+        return expired(&lang);
+    };
+    let mandates = s.provider.usable_mandates(&session.authn.account_id).await;
+    match result {
+        Ok(_) => page(
+            StatusCode::OK,
+            pages::mandates(&lang, &mandates, Some(Ok(()))),
+        ),
+        Err(e) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::mandates(&lang, &mandates, Some(Err(e))),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct MandateRequest {
+    actor_registration_number: String,
+    subject_kind: String,
+    subject_id: String,
+    subject_name: String,
+    basis: String,
+    granted_by: String,
+    subject_birthdate: Option<String>,
+}
+
+#[utoipa::path(post, path = "/id/admin/mandates", tag = "identity",
+    summary = "Record a mandate from civil registration or the state register (operator) / Төлөөлөх эрх бүртгэх",
+    security(("bearer" = [])),
+    request_body(content_type = "application/json", description = "actor_registration_number, subject_kind (person|organization), subject_id, subject_name, basis (parent|guardian|legal-representative|employee), granted_by, subject_birthdate?"),
+    responses((status = 201, description = "`mandate_id`"), (status = 400, description = "invalid or existing"), (status = 401, description = "no or wrong admin token")))]
+async fn admin_mandate(State(s): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorised(&s, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let m: MandateRequest = match serde_json::from_slice(&body) {
+        Ok(m) => m,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("mandate: {e}")).into_response(),
+    };
+    let row = tamga_store::MandateRow {
+        mandate_id: crate::credentials::random_token()[..22].to_owned(),
+        actor: m.actor_registration_number,
+        subject_kind: m.subject_kind,
+        subject_id: m.subject_id,
+        subject_name: m.subject_name,
+        basis: m.basis,
+        granted_by: m.granted_by,
+        subject_birthdate: m.subject_birthdate,
+        valid_until_ms: None,
+    };
+    match s.provider.add_mandate(row).await {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "mandate_id": id }))).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
 }
 
@@ -852,7 +1043,7 @@ async fn admin_credential(State(s): St, headers: HeaderMap, body: axum::body::By
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(discovery, jwks, par, token, userinfo, revoke, introspect, admin_client, admin_account, admin_rotate, admin_credential),
+    paths(discovery, jwks, par, token, userinfo, revoke, introspect, admin_client, admin_account, admin_rotate, admin_credential, admin_mandate),
     tags((name = "identity", description = "OpenID Connect provider (DAN) / ДАН нэвтрэлт"))
 )]
 struct IdApi;
@@ -879,6 +1070,9 @@ pub fn routes(
         .route("/id/login/complete", get(login_complete))
         .route("/id/login/passkey", post(login_passkey))
         .route("/id/passkeys", get(passkeys_page).post(passkeys_register))
+        .route("/id/represent", get(represent_page).post(represent_post))
+        .route("/id/mandates", get(mandates_page).post(mandates_post))
+        .route("/id/admin/mandates", post(admin_mandate))
         .route("/id/static/passkey.js", get(passkey_js))
         .route("/id/consent", get(consent_page).post(consent_post))
         .route("/id/token", post(token))

@@ -36,6 +36,21 @@ impl Loa {
     }
 }
 
+/// The party a citizen acts for under a mandate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Represented {
+    /// The mandate.
+    pub mandate_id: String,
+    /// `person` or `organization`.
+    pub kind: String,
+    /// Registration number or state register number.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `parent`, `guardian`, `legal-representative` or `employee`.
+    pub basis: String,
+}
+
 /// A sign-in that happened: who, how, when.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Authn {
@@ -235,4 +250,58 @@ pub const SCOPES: [(&str, &str, &str); 7] = [
 /// Whether a scope needs the citizen's consent (anything beyond `openid`).
 pub fn needs_consent(scope: &str) -> bool {
     scope != "openid"
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let days = tamga_store::now_ms().div_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Age in whole years on `on` of someone born on `birth` (both `YYYY-MM-DD`).
+pub fn age_on(birth: &str, on: &str) -> Option<i64> {
+    let parse = |s: &str| -> Option<(i64, i64, i64)> {
+        let mut p = s.split('-');
+        let y = p.next()?.parse().ok()?;
+        let m = p.next()?.parse().ok()?;
+        let d = p.next()?.parse().ok()?;
+        (p.next().is_none() && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+    };
+    let (by, bm, bd) = parse(birth)?;
+    let (y, m, d) = parse(on)?;
+    let mut age = y - by;
+    if (m, d) < (bm, bd) {
+        age -= 1;
+    }
+    (age >= 0).then_some(age)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age_on("2010-11-28", "2026-11-27"), Some(15));
+        assert_eq!(age_on("2010-11-27", "2026-11-27"), Some(16));
+        assert_eq!(age_on("2030-01-01", "2026-11-27"), None);
+        assert_eq!(age_on("2010-13-01", "2026-11-27"), None);
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
+    }
 }

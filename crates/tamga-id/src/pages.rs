@@ -338,6 +338,93 @@ pub fn consent(
     layout(lang, heading, switch, &body)
 }
 
+/// "Whom are you acting for?" (GOV.UK radios; one question on the page).
+pub fn represent(
+    lang: &str,
+    tx: &str,
+    client_name: &str,
+    me: &str,
+    options: &[(String, String, String)],
+    switch: &str,
+) -> String {
+    let mut radios = format!(
+        "<div><input type=\"radio\" id=\"choice-self\" name=\"choice\" value=\"self\" checked>\
+<label for=\"choice-self\" style=\"display:inline;font-weight:400\">{} ({})</label></div>",
+        t(lang, "Өөрийнхөө өмнөөс", "Myself"),
+        esc(me)
+    );
+    for (i, (id, name, basis)) in options.iter().enumerate() {
+        radios.push_str(&format!(
+            "<div><input type=\"radio\" id=\"choice-{i}\" name=\"choice\" value=\"{}\">\
+<label for=\"choice-{i}\" style=\"display:inline;font-weight:400\">{} — {}</label></div>",
+            esc(id),
+            esc(name),
+            esc(basis)
+        ));
+    }
+    let body = format!(
+        "<form method=\"post\" action=\"represent\"><input type=\"hidden\" name=\"tx\" value=\"{tx}\">\
+<fieldset><legend><h1>{h}</h1></legend><p>{p} <strong>{c}</strong>.</p>{radios}</fieldset>\
+<button type=\"submit\">{go}</button></form>",
+        tx = esc(tx),
+        h = t(lang, "Хэний өмнөөс ажиллах вэ?", "Who are you acting for?"),
+        p = t(lang, "Үйлчилгээ:", "Service:"),
+        c = esc(client_name),
+        go = t(lang, "Үргэлжлүүлэх", "Continue"),
+    );
+    layout(lang, t(lang, "Хэний өмнөөс", "Acting for"), switch, &body)
+}
+
+/// The citizen's mandates; a legal representative can let an employee act for the company.
+pub fn mandates(
+    lang: &str,
+    mandates: &[tamga_store::MandateRow],
+    result: Option<Result<(), String>>,
+) -> String {
+    let mut b = String::new();
+    match result {
+        Some(Ok(())) => b.push_str(&format!(
+            "<p role=\"status\"><strong>{}</strong></p>",
+            t(lang, "Эрх олгогдлоо.", "The mandate was granted.")
+        )),
+        Some(Err(e)) => b.push_str(&format!(
+            "<div class=\"error-summary\" role=\"alert\"><h2>{}</h2><p>{}</p></div>",
+            t(lang, "Алдаа гарлаа", "There is a problem"),
+            esc(&e)
+        )),
+        None => {}
+    }
+    b.push_str(&format!(
+        "<h1>{}</h1><ul>",
+        t(lang, "Төлөөлөх эрх", "Your mandates")
+    ));
+    for m in mandates {
+        b.push_str(&format!(
+            "<li>{} — {}</li>",
+            esc(&m.subject_name),
+            esc(&m.basis)
+        ));
+    }
+    b.push_str("</ul>");
+    for m in mandates
+        .iter()
+        .filter(|m| m.basis == "legal-representative")
+    {
+        b.push_str(&format!(
+            "<section><h2>{h} {n}</h2><form method=\"post\" action=\"mandates\">\
+<input type=\"hidden\" name=\"company\" value=\"{id}\"><label for=\"reg-{id}\">{l}</label>\
+<input type=\"text\" id=\"reg-{id}\" name=\"registration_number\" autocomplete=\"off\" spellcheck=\"false\">\
+<div><button type=\"submit\">{go}</button></div></form></section>",
+            h = t(lang, "Ажилтанд эрх олгох:", "Let an employee act for"),
+            n = esc(&m.subject_name),
+            id = esc(&m.subject_id),
+            l = t(lang, "Ажилтны регистрийн дугаар", "The employee's registration number"),
+            go = t(lang, "Эрх олгох", "Grant"),
+        ));
+    }
+    layout(lang, t(lang, "Төлөөлөх эрх", "Mandates"), "?lang=en", &b)
+}
+
 /// A page that explains a problem.
 pub fn problem(lang: &str, title_mn: &str, title_en: &str, detail: &str) -> String {
     let body = format!(

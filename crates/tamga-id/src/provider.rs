@@ -25,8 +25,8 @@ use crate::credentials::{
 };
 use crate::jose::{self, Jwk, JwkSet, Unverified};
 use crate::model::{
-    AuthParams, Authn, Authorization, CredentialRequest, Loa, OAuthError, Prompt, SCOPES,
-    needs_consent,
+    AuthParams, Authn, Authorization, CredentialRequest, Loa, OAuthError, Prompt, Represented,
+    SCOPES, needs_consent,
 };
 
 /// Lifetimes and addresses.
@@ -115,6 +115,8 @@ pub struct Transaction {
     pub created: i64,
     /// The passkey challenge of this sign-in (renewed after each attempt).
     pub challenge: [u8; 32],
+    /// Whom the citizen chose to act for (`Some(None)`: themselves).
+    pub acting_for: Option<Option<Represented>>,
 }
 
 /// A signed-in browser.
@@ -132,6 +134,7 @@ pub struct Session {
 struct Code {
     auth: Authorization,
     authn: Authn,
+    acting_for: Option<Represented>,
     sid: String,
     expires: i64,
     /// Set when redeemed: a second redemption revokes the grant (RFC 6749 §4.1.2).
@@ -143,6 +146,13 @@ struct Code {
 pub enum Next {
     /// The sign-in page for this transaction.
     SignIn {
+        /// Transaction id.
+        tx: String,
+        /// The browser-binding cookie value to set (new transactions only).
+        cookie: Option<String>,
+    },
+    /// The "whom do you act for" page.
+    Represent {
         /// Transaction id.
         tx: String,
         /// The browser-binding cookie value to set (new transactions only).
@@ -204,6 +214,10 @@ struct GrantDetails {
     nonce: Option<String>,
     #[serde(default)]
     credential: Option<CredentialRequest>,
+    #[serde(default)]
+    acting_for: Option<Represented>,
+    #[serde(default)]
+    actor_sub: Option<String>,
 }
 
 /// Account profile data (names are bilingual: the Cyrillic original and a Latin form).
@@ -578,6 +592,152 @@ impl Provider {
         }
         tracing::info!("passkey registered");
         Ok(())
+    }
+
+    /// The mandates an account may use now: live, and a child's only while under 16.
+    pub async fn usable_mandates(&self, account_id: &str) -> Vec<tamga_store::MandateRow> {
+        let Ok(Some(account)) = self.store.id_account(account_id).await else {
+            return vec![];
+        };
+        let today = crate::model::today();
+        self.store
+            .id_mandates_of(&account.registration_number)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| match (m.basis.as_str(), &m.subject_birthdate) {
+                ("parent" | "guardian", Some(b)) => {
+                    crate::model::age_on(b, &today).is_some_and(|a| a < 16)
+                }
+                ("parent" | "guardian", None) => false,
+                _ => true,
+            })
+            .collect()
+    }
+
+    /// The citizen's choice on the representation page: `self` or a mandate id.
+    pub async fn represent(
+        &self,
+        tx: &str,
+        cookie: Option<&str>,
+        session_cookie: Option<&str>,
+        choice: &str,
+    ) -> Result<Next, SignInError> {
+        self.transaction(tx, cookie)
+            .ok_or(SignInError::Transaction)?;
+        let session = session_cookie
+            .and_then(|c| self.session(c))
+            .ok_or(SignInError::Transaction)?;
+        let acting_for = if choice == "self" {
+            None
+        } else {
+            let m = self
+                .usable_mandates(&session.authn.account_id)
+                .await
+                .into_iter()
+                .find(|m| m.mandate_id == choice)
+                .ok_or(SignInError::Transaction)?;
+            Some(Represented {
+                mandate_id: m.mandate_id,
+                kind: m.subject_kind,
+                id: m.subject_id,
+                name: m.subject_name,
+                basis: m.basis,
+            })
+        };
+        let x = {
+            let mut txs = lock(&self.transactions);
+            let x = txs.get_mut(tx).ok_or(SignInError::Transaction)?;
+            x.acting_for = Some(acting_for);
+            x.clone()
+        };
+        if self
+            .consent_needed(&session.authn.account_id, &x.auth)
+            .await
+        {
+            Ok(Next::Consent {
+                tx: tx.to_owned(),
+                cookie: None,
+            })
+        } else {
+            self.finish(tx, session_cookie).await
+        }
+    }
+
+    /// Records a mandate (civil registration, the state register, or a legal representative).
+    pub async fn add_mandate(&self, m: tamga_store::MandateRow) -> Result<String, String> {
+        tamga_pki::identity::RegistrationNumber::parse(&m.actor).map_err(|e| e.to_string())?;
+        if !matches!(m.subject_kind.as_str(), "person" | "organization") {
+            return Err("subject_kind: person or organization".into());
+        }
+        if !matches!(
+            m.basis.as_str(),
+            "parent" | "guardian" | "legal-representative" | "employee"
+        ) {
+            return Err("basis: parent, guardian, legal-representative or employee".into());
+        }
+        let id = m.mandate_id.clone();
+        if self
+            .store
+            .id_mandate_put(&m)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Ok(id)
+        } else {
+            Err("that mandate exists already".into())
+        }
+    }
+
+    /// A company's legal representative (signed in) lets an employee act for the company.
+    pub async fn grant_employee_mandate(
+        &self,
+        session_cookie: &str,
+        company_id: &str,
+        employee_registration_number: &str,
+    ) -> Result<String, String> {
+        let session = self.session(session_cookie).ok_or("not signed in")?;
+        self.grant_employee_mandate_as(
+            &session.authn.account_id,
+            company_id,
+            employee_registration_number,
+        )
+        .await
+    }
+
+    /// As [`Provider::grant_employee_mandate`], for the legal representative's account.
+    pub async fn grant_employee_mandate_as(
+        &self,
+        account_id: &str,
+        company_id: &str,
+        employee_registration_number: &str,
+    ) -> Result<String, String> {
+        let account = self
+            .store
+            .id_account(account_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no account")?;
+        let company = self
+            .usable_mandates(account_id)
+            .await
+            .into_iter()
+            .find(|m| m.basis == "legal-representative" && m.subject_id == company_id)
+            .ok_or("only the company's legal representative may grant this")?;
+        let employee = tamga_pki::identity::RegistrationNumber::parse(employee_registration_number)
+            .map_err(|e| e.to_string())?;
+        self.add_mandate(tamga_store::MandateRow {
+            mandate_id: random_token()[..22].to_owned(),
+            actor: employee.cyrillic(),
+            subject_kind: "organization".into(),
+            subject_id: company.subject_id,
+            subject_name: company.subject_name,
+            basis: "employee".into(),
+            granted_by: account.registration_number,
+            subject_birthdate: None,
+            valid_until_ms: Some(tamga_store::now_ms() + 365 * 86_400_000),
+        })
+        .await
     }
 
     /// The store.
@@ -1082,12 +1242,24 @@ impl Provider {
                     &OAuthError::bad("consent_required", "consent is needed"),
                 );
             }
-            return Next::Redirect(self.issue_code(auth, s.authn.clone(), s.sid.clone()));
+            if auth.scopes.iter().any(|s| s == "representation") {
+                return self.error_redirect(
+                    &redirect_uri,
+                    auth.state.as_deref(),
+                    &OAuthError::bad(
+                        "interaction_required",
+                        "the citizen chooses whom to act for",
+                    ),
+                );
+            }
+            return Next::Redirect(self.issue_code(auth, s.authn.clone(), None, s.sid.clone()));
         }
+        let wants_representation = auth.scopes.iter().any(|s| s == "representation");
         if let Some(s) = usable
+            && !wants_representation
             && !self.consent_needed(&s.authn.account_id, &auth).await
         {
-            return Next::Redirect(self.issue_code(auth, s.authn.clone(), s.sid.clone()));
+            return Next::Redirect(self.issue_code(auth, s.authn.clone(), None, s.sid.clone()));
         }
         let cookie = random_token();
         let tx = random_token();
@@ -1104,10 +1276,16 @@ impl Provider {
                     authn,
                     created: t,
                     challenge: credentials::random_bytes(),
+                    acting_for: None,
                 },
             );
         }
-        if signed_in {
+        if signed_in && wants_representation {
+            Next::Represent {
+                tx,
+                cookie: Some(cookie),
+            }
+        } else if signed_in {
             Next::Consent {
                 tx,
                 cookie: Some(cookie),
@@ -1337,6 +1515,15 @@ impl Provider {
                 },
             );
         }
+        if x.auth.scopes.iter().any(|s| s == "representation") && x.acting_for.is_none() {
+            return Ok((
+                Next::Represent {
+                    tx: tx.to_owned(),
+                    cookie: None,
+                },
+                Some(session_cookie),
+            ));
+        }
         if self.consent_needed(&authn.account_id, &x.auth).await {
             Ok((
                 Next::Consent {
@@ -1389,11 +1576,24 @@ impl Provider {
                 ));
             }
         } else {
+            // Consents accumulate: agreeing to more never withdraws what was agreed before.
+            let earlier = self
+                .store
+                .id_consent(&session.authn.account_id, &x.auth.client_id)
+                .await
+                .map_err(|_| SignInError::Storage)?
+                .unwrap_or_default();
+            let mut scopes: Vec<&str> = earlier.split(' ').filter(|s| !s.is_empty()).collect();
+            for s in &x.auth.scopes {
+                if !scopes.contains(&s.as_str()) {
+                    scopes.push(s);
+                }
+            }
             self.store
                 .id_consent_put(
                     &session.authn.account_id,
                     &x.auth.client_id,
-                    &x.auth.scopes.join(" "),
+                    &scopes.join(" "),
                 )
                 .await
                 .map_err(|_| SignInError::Storage)?;
@@ -1411,6 +1611,7 @@ impl Provider {
         Ok(Next::Redirect(self.issue_code(
             x.auth,
             session.authn,
+            x.acting_for.flatten(),
             session.sid,
         )))
     }
@@ -1424,7 +1625,13 @@ impl Provider {
             .cloned()
     }
 
-    fn issue_code(&self, auth: Authorization, authn: Authn, sid: String) -> String {
+    fn issue_code(
+        &self,
+        auth: Authorization,
+        authn: Authn,
+        acting_for: Option<Represented>,
+        sid: String,
+    ) -> String {
         let code = random_token();
         let t = now();
         let redirect = self.redirect(
@@ -1439,6 +1646,7 @@ impl Provider {
             Code {
                 auth,
                 authn,
+                acting_for,
                 sid,
                 expires: t + CODE_SECS,
                 grant_id: None,
@@ -1491,6 +1699,16 @@ impl Provider {
         if let Some(c) = &details.credential {
             at["csc"] = json!({ "credentialID": c.credential_id, "hashes": c.hashes, "hashAlgorithmOID": c.hash_oid });
         }
+        let act = details.acting_for.as_ref().map(|r| {
+            (
+                json!({ "sub": details.actor_sub }),
+                json!({ "type": r.kind, "name": r.name, "basis": r.basis, "mandate": r.mandate_id }),
+            )
+        });
+        if let Some((a, r)) = &act {
+            at["act"] = a.clone();
+            at["represented"] = r.clone();
+        }
         let access = self.sign("at+jwt", &at)?;
         let at_hash = {
             let h = sha256(access.as_bytes());
@@ -1504,6 +1722,10 @@ impl Provider {
         });
         if include_nonce && let Some(n) = &details.nonce {
             id["nonce"] = json!(n);
+        }
+        if let Some((a, r)) = act {
+            id["act"] = a;
+            id["represented"] = r;
         }
         let id_token = self.sign("JWT", &id)?;
         Ok(TokenResponse {
@@ -1608,13 +1830,23 @@ impl Provider {
         ) {
             return Err(invalid("PKCE verification failed"));
         }
+        let actor_sub = self.subject(client, &code.authn.account_id);
         let details = GrantDetails {
             scopes: code.auth.scopes.clone(),
-            sub: self.subject(client, &code.authn.account_id),
+            sub: match &code.acting_for {
+                Some(r) => self.subject(client, &format!("{}:{}", r.kind, r.id)),
+                None => actor_sub.clone(),
+            },
+            actor_sub: code.acting_for.as_ref().map(|_| actor_sub),
             authn: code.authn.clone(),
             nonce: code.auth.nonce.clone(),
             credential: code.auth.credential.clone(),
+            acting_for: code.acting_for.clone(),
         };
+        if let Some(r) = &details.acting_for {
+            // Both parties are on record: the grant names the actor's account and the mandate.
+            tracing::info!(client_id = %client.reg.client_id, mandate = %r.mandate_id, basis = %r.basis, "token issued to a representative");
+        }
         let secret = random_token();
         let lifetime = if details.scopes.iter().any(|s| s == "offline_access") {
             self.config.offline_token_secs
@@ -1737,6 +1969,13 @@ impl Provider {
             .split(' ')
             .collect();
         let mut out = json!({ "sub": claims.get("sub").cloned().unwrap_or(Value::Null) });
+        if let (Some(act), Some(rep)) = (claims.get("act"), claims.get("represented")) {
+            // The token is about the represented party: its name, and who acts.
+            out["act"] = act.clone();
+            out["represented"] = rep.clone();
+            out["name"] = rep.get("name").cloned().unwrap_or(Value::Null);
+            return Ok(out);
+        }
         if scopes.len() <= 1 {
             return Ok(out);
         }

@@ -87,6 +87,46 @@ pub struct CredentialRow {
     pub description: String,
 }
 
+/// A representation mandate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MandateRow {
+    /// Its id.
+    pub mandate_id: String,
+    /// Who acts: a registration number.
+    pub actor: String,
+    /// `person` or `organization`.
+    pub subject_kind: String,
+    /// For whom: a registration number or a state register number.
+    pub subject_id: String,
+    /// The represented party's name.
+    pub subject_name: String,
+    /// `parent`, `guardian`, `legal-representative` or `employee`.
+    pub basis: String,
+    /// Who granted it (a registration number, or `civil-registration`).
+    pub granted_by: String,
+    /// A represented child's date of birth (`YYYY-MM-DD`).
+    pub subject_birthdate: Option<String>,
+    /// End of validity (ms).
+    pub valid_until_ms: Option<i64>,
+}
+
+fn mandate(r: &sqlx::any::AnyRow) -> Result<MandateRow, StoreError> {
+    Ok(MandateRow {
+        mandate_id: r.try_get(0)?,
+        actor: r.try_get(1)?,
+        subject_kind: r.try_get(2)?,
+        subject_id: r.try_get(3)?,
+        subject_name: r.try_get(4)?,
+        basis: r.try_get(5)?,
+        granted_by: r.try_get(6)?,
+        subject_birthdate: r.try_get(7)?,
+        valid_until_ms: r.try_get(8)?,
+    })
+}
+
+const MANDATE_COLUMNS: &str = "mandate_id, actor, subject_kind, subject_id, subject_name, basis, \
+     granted_by, subject_birthdate, valid_until_ms";
+
 fn credential(r: &sqlx::any::AnyRow) -> Result<CredentialRow, StoreError> {
     Ok(CredentialRow {
         credential_id: r.try_get(0)?,
@@ -620,5 +660,55 @@ impl Store {
             .fetch_all(self.reader())
             .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Stores a mandate; `false` if the same actor already holds a live one for that subject
+    /// on that basis.
+    pub async fn id_mandate_put(&self, m: &MandateRow) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query(
+            "SELECT 1 FROM id_mandates WHERE actor = $1 AND subject_id = $2 AND basis = $3 \
+             AND revoked_at_ms IS NULL",
+        )
+        .bind(m.actor.clone())
+        .bind(m.subject_id.clone())
+        .bind(m.basis.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if existing.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO id_mandates ({MANDATE_COLUMNS}, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )))
+        .bind(m.mandate_id.clone())
+        .bind(m.actor.clone())
+        .bind(m.subject_kind.clone())
+        .bind(m.subject_id.clone())
+        .bind(m.subject_name.clone())
+        .bind(m.basis.clone())
+        .bind(m.granted_by.clone())
+        .bind(m.subject_birthdate.clone())
+        .bind(m.valid_until_ms)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The live mandates an actor holds.
+    pub async fn id_mandates_of(&self, actor: &str) -> Result<Vec<MandateRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {MANDATE_COLUMNS} FROM id_mandates WHERE actor = $1 \
+             AND revoked_at_ms IS NULL AND (valid_until_ms IS NULL OR valid_until_ms > $2) \
+             ORDER BY subject_kind, subject_name"
+        )))
+        .bind(actor.to_owned())
+        .bind(now_ms())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(mandate).collect()
     }
 }

@@ -31,7 +31,7 @@ pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
 pub use exchange::{BatchRow as ExchangeBatch, PendingRecord, RecordRow, StoredRecord};
 pub use group_commit::{BatchRow, GroupCommitter};
-pub use identity::{AccountRow, CredentialRow, GrantRow, Rotation};
+pub use identity::{AccountRow, CredentialRow, GrantRow, MandateRow, Rotation};
 pub use ledger::LedgerBatch;
 pub use migrate::{MIGRATIONS, MigrationStatus};
 pub use sqlx;

@@ -140,6 +140,7 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             "offline_access".into(),
             "service".into(),
             "credential".into(),
+            "representation".into(),
         ],
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
@@ -265,8 +266,10 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             },
         }));
     }
+    let mandates = seed_mandates(provider, &started.store, &citizens).await?;
     let issuer = provider.issuer();
     Ok(json!({
+        "mandates": mandates,
         "issuer": issuer,
         "discovery": format!("{issuer}/.well-known/openid-configuration"),
         "certificate_login_url": cert_url,
@@ -379,4 +382,80 @@ async fn enroll(
         })
         .await?;
     Ok(())
+}
+
+/// Civil registration and the state register, as far as the demo needs them: the first demo
+/// citizen has a child under 16 (whom they may represent), one over 16 (whom they may not),
+/// and is the legal representative of a company, who lets the second citizen act for it.
+async fn seed_mandates(
+    provider: &Arc<tamga_id::Provider>,
+    store: &tamga_store::Store,
+    citizens: &[Value],
+) -> anyhow::Result<Value> {
+    let (Some(parent), Some(employee)) = (citizens.first(), citizens.get(1)) else {
+        return Ok(Value::Null);
+    };
+    let parent_reg = parent["registration_number"].as_str().unwrap_or_default();
+    let employee_reg = employee["registration_number"].as_str().unwrap_or_default();
+    let parent_name = parent["name"].as_str().unwrap_or_default();
+    let family = parent_name.split(' ').next().unwrap_or_default();
+    let row = |subject_kind: &str,
+               subject_id: &str,
+               subject_name: String,
+               basis: &str,
+               granted_by: &str,
+               birth: Option<&str>| {
+        tamga_store::MandateRow {
+            mandate_id: tamga_id::credentials::random_token()[..22].to_owned(),
+            actor: parent_reg.to_owned(),
+            subject_kind: subject_kind.into(),
+            subject_id: subject_id.into(),
+            subject_name,
+            basis: basis.into(),
+            granted_by: granted_by.into(),
+            subject_birthdate: birth.map(str::to_owned),
+            valid_until_ms: None,
+        }
+    };
+    // Synthetic numbers: month field 15 never occurs in a real registration number.
+    for m in [
+        row(
+            "person",
+            "УБ15150111",
+            format!("Тэмүүлэн {family}"),
+            "parent",
+            "civil-registration",
+            Some("2015-05-12"),
+        ),
+        row(
+            "person",
+            "УБ09150122",
+            format!("Номин {family}"),
+            "parent",
+            "civil-registration",
+            Some("2009-03-04"),
+        ),
+        row(
+            "organization",
+            "9100001",
+            "Жишээ Трейд ХХК / Example Trade LLC".into(),
+            "legal-representative",
+            "state-register",
+            None,
+        ),
+    ] {
+        // Present already on a restart.
+        let _ = provider.add_mandate(m).await;
+    }
+    if let Some(account) = store.id_account_by_registration(parent_reg).await? {
+        let _ = provider
+            .grant_employee_mandate_as(&account.account_id, "9100001", employee_reg)
+            .await;
+    }
+    Ok(json!({
+        "note": "the first citizen may act for Тэмүүлэн (under 16; Номин is 17 and is not offered) and for Example Trade LLC; the second citizen acts for the company by the first citizen's grant (scope representation)",
+        "parent": parent_reg,
+        "employee": employee_reg,
+        "company": "9100001",
+    }))
 }

@@ -64,3 +64,20 @@ CREATE TABLE id_passkeys (
     created_at_ms  BIGINT NOT NULL
 );
 CREATE INDEX id_passkeys_account ON id_passkeys (account_id);
+-- Representation mandates: who may act for whom (a parent for a child under 16, from civil
+-- registration; an employee for a company, granted by its legal representative), and on what
+-- basis. Revoked mandates keep their row.
+CREATE TABLE id_mandates (
+    mandate_id      TEXT PRIMARY KEY NOT NULL,
+    actor           TEXT NOT NULL,
+    subject_kind    TEXT NOT NULL,
+    subject_id      TEXT NOT NULL,
+    subject_name    TEXT NOT NULL,
+    basis           TEXT NOT NULL,
+    granted_by      TEXT NOT NULL,
+    subject_birthdate TEXT,
+    valid_until_ms  BIGINT,
+    revoked_at_ms   BIGINT,
+    created_at_ms   BIGINT NOT NULL
+);
+CREATE INDEX id_mandates_actor ON id_mandates (actor);

@@ -17,6 +17,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -296,6 +297,41 @@ def main():
     ).json()
     assert introspected == {"active": False}, ("family revoked -> access token inactive", introspected)
     facts["refresh_reuse_detected"] = True
+
+    # 2b. Representation: the same citizen acts for a child under 16 (a child of 17 is not
+    #     offered); the ID token names the child as sub and the parent in act.
+    verifier = generate_token(64)
+    state, nonce = generate_token(16), generate_token(16)
+    rclient = OAuth2Session(rp["client_id"], rp["client_secret"], scope="openid representation",
+                            redirect_uri=callback, code_challenge_method="S256",
+                            token_endpoint_auth_method="client_secret_basic")
+    url, _ = rclient.create_authorization_url(
+        meta["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+    )
+    url, page = follow(browser, url, callback)
+    assert page is not None and "/represent" in url, (url, page and page.text[:200])
+    options = dict(
+        (label.strip(), value)
+        for value, label in re.findall(
+            r'name="choice" value="([^"]+)"><label for="choice-\d+"[^>]*>([^<]+)</label>', page.text
+        )
+    )
+    child = [v for k, v in options.items() if k.startswith("Тэмүүлэн")]
+    assert len(child) == 1, options
+    assert not any(k.startswith("Номин") for k in options), "a child of 17 is not offered"
+    assert any("Example Trade" in k for k in options), "the company is offered"
+    tx = parse(page.text).values["tx"]
+    r = browser.post(urljoin(url, "represent"), data={"tx": tx, "choice": child[0]}, allow_redirects=False, timeout=10)
+    cb = consent_and_callback(browser, urljoin(url, r.headers["location"]), callback)
+    assert "code=" in cb, cb
+    token = rclient.fetch_token(meta["token_endpoint"], authorization_response=cb, code_verifier=verifier, state=state)
+    claims = validate_id_token(token["id_token"], rp["client_id"], nonce, token["access_token"])
+    assert claims["act"]["sub"] == facts["password_sub"], "act names the parent"
+    assert claims["sub"] != facts["password_sub"], "sub is the child"
+    assert claims["represented"]["basis"] == "parent" and claims["represented"]["name"].startswith("Тэмүүлэн")
+    info = requests.get(meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10).json()
+    assert info["sub"] == claims["sub"] and info["act"]["sub"] == facts["password_sub"], info
+    facts["represented"] = claims["represented"]["name"]
 
     # 3. Logout: back to the registered URI with state; then prompt=none finds no session.
     verifier = generate_token(64)
