@@ -1,4 +1,5 @@
-//! The identity role end to end, against the demo node: Authlib (PyPI) as the relying party
+//! The identity role end to end, against the demo node: Authlib (PyPI) and openid-client
+//! (npm) as relying parties
 //! through whole sign-ins (PAR, PKCE, password + TOTP, ID card over mutual TLS, refresh
 //! rotation and reuse, revocation, logout), and the refusals a provider owes its clients and
 //! citizens — unregistered redirect URIs, missing PKCE, wrong client secrets, brute force,
@@ -113,6 +114,32 @@ async fn identity_provider_end_to_end() {
         let facts: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
         assert_eq!(facts["certificate_acr"], "http://eidas.europa.eu/LoA/high");
         assert_eq!(facts["userinfo_name"], "Дорж Батбаяр");
+    }
+
+    // openid-client (npm): PAR, PKCE, code flow, ID token, userinfo, refresh, revocation, logout.
+    match std::env::var("TAMGA_OPENID_CLIENT") {
+        Ok(oc) if !oc.is_empty() => {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc_openid_client.mjs");
+            let out = Command::new("node")
+                .arg(script)
+                .arg(&demo_dir)
+                .env("OPENID_CLIENT", &oc)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "openid-client peer failed:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let facts: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(facts["logout"], true);
+        }
+        _ => eprintln!(
+            "skipping the openid-client peer: set TAMGA_OPENID_CLIENT to an openid-client \
+             package directory (.ci/run does)"
+        ),
     }
 
     // Passkeys in Debian Chromium (Playwright, CDP virtual authenticator): registered after
