@@ -63,4 +63,8 @@ if [ -d ../../shared/testdata/rfc9421/appendix-b ]; then
   cp ../../shared/testdata/rfc9421/appendix-b/*_signed.txt "$out/exchange_message/"
 fi
 printf 'signature-input: tamga=("@method" "signature";req;key="tamga");created=1;expires=2;nonce="aaaaaaaaaaaaaaaa"\nsignature: tamga=:AAAA:\ncontent-digest: sha-256=:AAAA:\n' > "$out/exchange_message/gateway"
+mkdir -p "$out/identity_input"
+printf 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.AAAA' > "$out/identity_input/jws"
+printf '\xa3\x63fmt\x64none\x67attStmt\xa0\x68authData\x40' > "$out/identity_input/cbor"
+printf '{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}' > "$out/identity_input/jwks"
 echo "seeds written to $out/"

@@ -154,6 +154,10 @@ async fn identity_provider_end_to_end() {
                 .arg(&demo_dir)
                 .arg(&shots)
                 .env("PLAYWRIGHT_CORE", &pw)
+                .env(
+                    "AXE_PLAYWRIGHT",
+                    std::env::var("TAMGA_AXE_PLAYWRIGHT").unwrap_or_default(),
+                )
                 .output()
                 .unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
@@ -167,6 +171,11 @@ async fn identity_provider_end_to_end() {
                 facts["passkey_acr"],
                 "http://eidas.europa.eu/LoA/substantial"
             );
+            if std::env::var("TAMGA_AXE_PLAYWRIGHT").is_ok_and(|v| !v.is_empty()) {
+                // axe-core (WCAG 2.2 A/AA rules) on every page of the journey, both languages.
+                assert!(facts["axe_pages"].as_u64().unwrap() >= 7);
+                assert_eq!(facts["axe_violations"], serde_json::json!([]));
+            }
             assert!(shots.join("02-passkey-added.png").is_file());
         }
         _ => eprintln!(

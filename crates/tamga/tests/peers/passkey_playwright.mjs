@@ -18,6 +18,21 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+// axe-core checks every page of the journey against WCAG 2.2 A/AA, when it is installed.
+const axePath = process.env.AXE_PLAYWRIGHT;
+const AxeBuilder = axePath ? require(axePath).default : null;
+const violations = [];
+let analysed = 0;
+async function axe(page, name) {
+  if (!AxeBuilder) return;
+  const r = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+    .analyze();
+  // A run that checked nothing would prove nothing.
+  if (r.passes.length === 0) throw new Error(`axe-core checked nothing on ${name}`);
+  analysed += 1;
+  for (const v of r.violations) violations.push(`${name}: ${v.id} (${v.nodes.length})`);
+}
 const [demoDir, outDir] = process.argv.slice(2);
 fs.mkdirSync(outDir, { recursive: true });
 const manifest = JSON.parse(fs.readFileSync(path.join(demoDir, "demo.json"), "utf8"));
@@ -88,7 +103,10 @@ const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
   options: { protocol: "ctap2", transport: "internal", hasResidentKey: true,
     hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
 });
-const shot = (name) => page.screenshot({ path: path.join(outDir, name + ".png"), fullPage: true });
+const shot = async (name) => {
+  await page.screenshot({ path: path.join(outDir, name + ".png"), fullPage: true });
+  await axe(page, name);
+};
 const facts = {};
 
 // 1. ID card sign-in, then register a passkey.
@@ -104,6 +122,7 @@ let cb = new URL(page.url());
 let id = await token(cb.searchParams.get("code"), verifier);
 assert(id.acr === "http://eidas.europa.eu/LoA/high", "ID card gives high");
 await page.goto(`${issuer}/passkeys?lang=en`);
+await shot("02a-add-passkey");
 await page.getByRole("button", { name: "Add a passkey" }).click();
 await page.getByText("Your passkey was added.").waitFor();
 await shot("02-passkey-added");
@@ -137,6 +156,16 @@ assert(page.url().includes("/id/login"), "step-up shows the sign-in page");
 assert(!(await page.getByRole("button", { name: "Sign in with a passkey" }).isVisible()), "no passkey offered for high");
 await shot("04-step-up-high");
 facts.step_up = true;
+// The Mongolian pages too (the default language), and the consent and mandate pages.
+await page.goto(`${issuer}/mandates`);
+await shot("05-mandates-mn");
+verifier = b64u(crypto.randomBytes(32));
+const mn = authorizeUrl("http://eidas.europa.eu/LoA/low", verifier, "s4").replace("ui_locales=en", "ui_locales=mn");
+await page.goto(mn.replace("scope=openid", "scope=openid+profile"));
+await shot("06-sign-in-mn");
+facts.axe_pages = analysed;
+facts.axe_violations = violations;
+assert(violations.length === 0, "axe-core: " + violations.join("; "));
 await browser.close();
 rpServer.close();
 console.log(JSON.stringify(facts));
