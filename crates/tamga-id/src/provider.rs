@@ -1225,7 +1225,10 @@ impl Provider {
         let usable = session.as_ref().filter(|s| {
             !auth.prompt.login
                 && s.authn.loa >= auth.min_loa
-                && auth.max_age.is_none_or(|m| t - s.authn.auth_time <= m)
+                // max_age=0 is a fresh sign-in, like prompt=login (OIDC Core §3.1.2.1).
+                && auth
+                    .max_age
+                    .is_none_or(|m| m > 0 && t - s.authn.auth_time <= m)
         });
         if auth.prompt.none {
             let Some(s) = usable else {

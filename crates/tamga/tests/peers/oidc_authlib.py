@@ -298,6 +298,25 @@ def main():
     assert introspected == {"active": False}, ("family revoked -> access token inactive", introspected)
     facts["refresh_reuse_detected"] = True
 
+    # max_age=0 asks for a fresh sign-in even though the browser has a session (OIDC Core
+    # §3.1.2.1); prompt=none with a usable session and remembered consent goes straight back.
+    url, _ = client.create_authorization_url(
+        meta["authorization_endpoint"], state="m0", nonce="m0", code_verifier=generate_token(64), max_age="0"
+    )
+    url, page = follow(browser, url, callback)
+    assert page is not None and "/login" in url, "max_age=0 shows the sign-in page"
+    url, _ = client.create_authorization_url(
+        meta["authorization_endpoint"], state="pn", nonce="pn", code_verifier=generate_token(64), prompt="none"
+    )
+    url, page = follow(browser, url, callback)
+    assert page is None and "code=" in url, "prompt=none with a session: a code"
+    # The company's legal representative lets another citizen act for it (the mandates page).
+    r = browser.post(ISSUER + "/mandates", data={"company": "9100001", "registration_number": ident["citizens"][2]["registration_number"]}, timeout=10)
+    assert r.status_code == 200 and ("Эрх олгогдлоо" in r.text or "granted" in r.text), r.text[:300]
+    r = browser.post(ISSUER + "/mandates", data={"company": "9999999", "registration_number": ident["citizens"][2]["registration_number"]}, timeout=10)
+    assert r.status_code == 422, "not the legal representative of that company"
+    facts["mandate_granted"] = True
+
     # 2b. Representation: the same citizen acts for a child under 16 (a child of 17 is not
     #     offered); the ID token names the child as sub and the parent in act.
     verifier = generate_token(64)
