@@ -347,6 +347,8 @@ pub enum Role {
     Gateway,
     /// OpenID Connect provider (`/id/…`).
     Identity,
+    /// Citizen portal (`/portal/…`).
+    Portal,
 }
 
 impl Role {
@@ -359,6 +361,7 @@ impl Role {
         Role::Registry,
         Role::Gateway,
         Role::Identity,
+        Role::Portal,
     ];
 }
 

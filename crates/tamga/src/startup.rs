@@ -286,6 +286,10 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 trust = Some(services);
             }
             // Wired after the loop: witnesses need the logs' keys, gateways the ledger.
+            Role::Portal => {
+                let (routes, api) = tamga_portal::http::routes();
+                builder = builder.merge(routes, api);
+            }
             Role::Ledger | Role::Witness | Role::Registry | Role::Gateway | Role::Identity => {}
         }
     }

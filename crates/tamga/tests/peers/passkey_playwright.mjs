@@ -163,6 +163,15 @@ verifier = b64u(crypto.randomBytes(32));
 const mn = authorizeUrl("http://eidas.europa.eu/LoA/low", verifier, "s4").replace("ui_locales=en", "ui_locales=mn");
 await page.goto(mn.replace("scope=openid", "scope=openid+profile"));
 await shot("06-sign-in-mn");
+// The portal's catalogue pages (server-rendered, no script), both languages.
+const base = issuer.replace(/\/id$/, "");
+await page.goto(`${base}/portal`);
+await shot("07-portal-home-mn");
+await page.goto(`${base}/portal/services?q=pension&lang=en`);
+await shot("08-portal-search-en");
+assert(await page.getByRole("link", { name: "Old-age pension" }).count() > 0 || (await page.content()).includes("old-age-pension"), "search finds the pension");
+await page.goto(`${base}/portal/services/voluntary-social-insurance`);
+await shot("09-portal-service-mn");
 facts.axe_pages = analysed;
 facts.axe_violations = violations;
 assert(violations.length === 0, "axe-core: " + violations.join("; "));

@@ -1,0 +1,12 @@
+//! The citizen portal (E-Mongolia done right). This first part is the service catalogue:
+//! services by life event and by organisation, searchable in Mongolian and English, each with
+//! its provider, documents, fee, time and the Khur operations that let the state fetch the
+//! evidence itself (once-only). Applications, the document wallet and the data-tracker pages
+//! come next (issue 8).
+//!
+//! - [`catalogue`]: the embedded, sourced catalogue and its search.
+//! - [`pages`], [`http`]: server-rendered bilingual pages and the catalogue API.
+
+pub mod catalogue;
+pub mod http;
+pub mod pages;

@@ -1,0 +1,219 @@
+//! The catalogue's pages: server-rendered, no JavaScript, Mongolian by default with an English
+//! switch, GOV.UK Design System patterns (a search form with a label, lists of links, a
+//! summary list on the service page, back links), mobile first.
+
+use tamga_http::html::{BASE_CSS, esc, t};
+
+use crate::catalogue::{Catalogue, LIFE_EVENTS, Service};
+
+const PORTAL_CSS: &str = "ul.plain{list-style:none;padding:0}ul.plain li{margin:0 0 12px}\
+dl.summary{display:grid;grid-template-columns:minmax(8em,30%) 1fr;gap:8px 16px}dl.summary dt{font-weight:700}\
+.tag{display:inline-block;background:#cce2d8;color:#005a30;padding:2px 6px;font-size:16px}\
+.hint{color:#505a5f}a{color:#1d70b8}a:visited{color:#4c2c92}";
+
+/// The page frame; `here` is the path and query of this page (for the language switch).
+pub fn layout(lang: &str, title: &str, here: &str, body: &str) -> String {
+    let other = if lang == "en" { "mn" } else { "en" };
+    let sep = if here.contains('?') { '&' } else { '?' };
+    let switch = format!("{here}{sep}lang={other}");
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title} — {brand}</title><style>{BASE_CSS}{PORTAL_CSS}</style></head><body>\
+<header><a href=\"/portal?lang={lang}\">{brand}</a><a href=\"{switch}\" lang=\"{other}\" hreflang=\"{other}\">{other_name}</a></header>\
+<main id=\"main\">{body}</main></body></html>",
+        lang = esc(lang),
+        title = esc(title),
+        brand = t(lang, "Тамга — төрийн үйлчилгээ", "Tamga — public services"),
+        switch = esc(&switch),
+        other_name = if lang == "en" {
+            "Монгол"
+        } else {
+            "English"
+        },
+    )
+}
+
+fn search_form(lang: &str, q: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"/portal/services\" role=\"search\">\
+<input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<label for=\"q\">{l}</label><p class=\"hint\" id=\"q-hint\">{h}</p>\
+<input type=\"text\" id=\"q\" name=\"q\" value=\"{q}\" aria-describedby=\"q-hint\">\
+<div><button type=\"submit\">{b}</button></div></form>",
+        lang = esc(lang),
+        l = t(lang, "Үйлчилгээ хайх", "Search for a service"),
+        h = t(
+            lang,
+            "Жишээ нь: тэтгэвэр, төрсний гэрчилгээ",
+            "For example: pension, birth certificate"
+        ),
+        q = esc(q),
+        b = t(lang, "Хайх", "Search"),
+    )
+}
+
+/// The home page: search and life events.
+pub fn home(lang: &str, c: &Catalogue) -> String {
+    let mut events = String::new();
+    for (id, mn, en) in LIFE_EVENTS {
+        let n = c.services.iter().filter(|s| s.life_event == id).count();
+        events.push_str(&format!(
+            "<li><a href=\"/portal/services?event={id}&amp;lang={lang}\">{}</a> <span class=\"hint\">({n})</span></li>",
+            esc(t(lang, mn, en)),
+            lang = esc(lang),
+        ));
+    }
+    let mut orgs = String::new();
+    for (o, n) in c.providers() {
+        orgs.push_str(&format!(
+            "<li><a href=\"/portal/services?provider={}&amp;lang={lang}\">{}</a> <span class=\"hint\">({n})</span></li>",
+            esc(&o.id),
+            esc(t(lang, &o.name_mn, &o.name_en)),
+            lang = esc(lang),
+        ));
+    }
+    let body = format!(
+        "<h1>{h}</h1><p>{p}</p>{form}<h2>{e}</h2><ul class=\"plain\">{events}</ul><h2>{o}</h2><ul class=\"plain\">{orgs}</ul>",
+        h = t(lang, "Төрийн үйлчилгээ", "Public services"),
+        p = t(
+            lang,
+            "Төрд байгаа мэдээллийг та дахин авчрах шаардлагагүй: үйлчилгээ өөрөө татна.",
+            "You never bring what the state already holds: the service fetches it."
+        ),
+        form = search_form(lang, ""),
+        e = t(lang, "Амьдралын үйл явдлаар", "By life event"),
+        o = t(lang, "Байгууллагаар", "By organisation"),
+    );
+    layout(lang, t(lang, "Нүүр", "Home"), "/portal", &body)
+}
+
+/// Search results.
+pub fn list(
+    lang: &str,
+    c: &Catalogue,
+    q: &str,
+    heading: &str,
+    here: &str,
+    found: &[&Service],
+) -> String {
+    let mut items = String::new();
+    for s in found {
+        let provider = c
+            .organisations
+            .get(&s.provider_id)
+            .map(|o| t(lang, &o.name_mn, &o.name_en).to_owned())
+            .unwrap_or_default();
+        items.push_str(&format!(
+            "<li><a href=\"/portal/services/{id}?lang={lang}\">{name}</a><br><span class=\"hint\">{provider}</span></li>",
+            id = esc(&s.id),
+            lang = esc(lang),
+            name = esc(t(lang, &s.name_mn, &s.name_en)),
+            provider = esc(&provider),
+        ));
+    }
+    let count = format!(
+        "{} {}",
+        found.len(),
+        t(lang, "үйлчилгээ олдлоо", "services found")
+    );
+    let body = format!(
+        "<a href=\"/portal?lang={lang}\">{back}</a><h1>{h}</h1>{form}<p role=\"status\">{count}</p><ul class=\"plain\">{items}</ul>",
+        lang = esc(lang),
+        back = t(lang, "Буцах", "Back"),
+        h = esc(heading),
+        form = search_form(lang, q),
+    );
+    layout(lang, heading, here, &body)
+}
+
+/// A service: who provides it, what it needs and which of it the state fetches itself.
+pub fn service(lang: &str, c: &Catalogue, s: &Service) -> String {
+    let org = c.organisations.get(&s.provider_id);
+    let provider = org
+        .map(|o| t(lang, &o.name_mn, &o.name_en).to_owned())
+        .unwrap_or_default();
+    let docs: String = s
+        .documents
+        .iter()
+        .map(|d| format!("<li>{}</li>", esc(t(lang, &d.mn, &d.en))))
+        .collect();
+    let fetched: String = s
+        .khur_operations
+        .iter()
+        .map(|op| format!("<li><code>{}</code></li>", esc(op)))
+        .collect();
+    let once_only = if s.khur_operations.is_empty() {
+        format!(
+            "<p>{}</p>",
+            t(
+                lang,
+                "Хур-аар татах өгөгдөл бүртгэгдээгүй.",
+                "No Khur data recorded for this service."
+            )
+        )
+    } else {
+        format!(
+            "<p><span class=\"tag\">{}</span> {}</p><ul>{fetched}</ul>",
+            t(lang, "Нэг удаа", "Once only"),
+            t(
+                lang,
+                "Эдгээр бүртгэлийг үйлчилгээ ХУР-аар өөрөө татна; цаасаар авчрах шаардлагагүй:",
+                "The service fetches these records itself over Khur; no paper needed:"
+            )
+        )
+    };
+    let unknown = t(lang, "Эх сурвалжид дурдаагүй", "Not stated in the sources");
+    let sources: String = s
+        .sources
+        .iter()
+        .map(|k| {
+            format!(
+                "<li>{}</li>",
+                esc(c.sources.get(k).map(String::as_str).unwrap_or(k))
+            )
+        })
+        .collect();
+    let name = t(lang, &s.name_mn, &s.name_en);
+    let body = format!(
+        "<a href=\"/portal/services?event={event}&amp;lang={lang}\">{back}</a><h1>{name}</h1>\
+<dl class=\"summary\"><dt>{lp}</dt><dd><a href=\"/portal/services?provider={pid}&amp;lang={lang}\">{provider}</a></dd>\
+<dt>{lf}</dt><dd>{fee}</dd><dt>{lt}</dt><dd>{deadline}</dd><dt>{lo}</dt><dd>{online}</dd>\
+<dt>{lb}</dt><dd>{basis}</dd></dl>\
+<h2>{ln}</h2><ul>{docs}</ul><h2>{lk}</h2>{once_only}\
+<details><summary>{ls}</summary><p>{conf}: {confidence}</p><ul>{sources}</ul></details>",
+        event = esc(&s.life_event),
+        lang = esc(lang),
+        back = t(lang, "Буцах", "Back"),
+        name = esc(name),
+        lp = t(lang, "Үйлчилгээ үзүүлэгч", "Provided by"),
+        pid = esc(&s.provider_id),
+        provider = esc(&provider),
+        lf = t(lang, "Төлбөр", "Fee"),
+        fee = esc(s.fee.as_deref().unwrap_or(unknown)),
+        lt = t(lang, "Хугацаа", "Time and deadline"),
+        deadline = esc(s.deadline.as_deref().unwrap_or(unknown)),
+        lo = t(lang, "Одоогийн байдал", "Available today"),
+        online = esc(&s.online.status),
+        lb = t(lang, "Хууль зүйн үндэслэл", "Legal basis"),
+        basis = t(
+            lang,
+            "Каталогийн өгөгдөлд хараахан бүртгэгдээгүй",
+            "Not yet recorded in the catalogue data"
+        ),
+        ln = t(
+            lang,
+            "Шаардлагатай баримт (одоогийн журмаар)",
+            "Documents asked for today"
+        ),
+        lk = t(
+            lang,
+            "Төр өөрөө татах мэдээлэл",
+            "What the state fetches itself"
+        ),
+        ls = t(lang, "Эх сурвалж", "Sources"),
+        conf = t(lang, "Итгэлцүүр", "Confidence"),
+        confidence = esc(&s.confidence),
+    );
+    layout(lang, name, &format!("/portal/services/{}", s.id), &body)
+}
