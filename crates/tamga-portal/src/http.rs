@@ -117,6 +117,13 @@ async fn service(Path(id): Path<String>, Query(q): Query<ListQuery>) -> Response
     }
 }
 
+async fn accessibility(Query(q): Query<ListQuery>) -> Response {
+    page(
+        StatusCode::OK,
+        pages::accessibility(lang_of(q.lang.as_deref())),
+    )
+}
+
 #[utoipa::path(get, path = "/portal/api/services", tag = "portal",
     summary = "The service catalogue (search and filters) / Үйлчилгээний каталог",
     params(("q" = Option<String>, Query, description = "words, Mongolian or English"),
@@ -152,6 +159,7 @@ pub fn routes() -> (Router, utoipa::openapi::OpenApi) {
         .route("/portal", get(home))
         .route("/portal/services", get(services))
         .route("/portal/services/{id}", get(service))
-        .route("/portal/api/services", get(api_services));
+        .route("/portal/api/services", get(api_services))
+        .route("/portal/accessibility", get(accessibility));
     (router, PortalApi::openapi())
 }

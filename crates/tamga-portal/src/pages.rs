@@ -21,7 +21,8 @@ pub fn layout(lang: &str, title: &str, here: &str, body: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} — {brand}</title><style>{BASE_CSS}{PORTAL_CSS}</style></head><body>\
 <header><a href=\"/portal?lang={lang}\">{brand}</a><a href=\"{switch}\" lang=\"{other}\" hreflang=\"{other}\">{other_name}</a></header>\
-<main id=\"main\">{body}</main></body></html>",
+<main id=\"main\">{body}</main><footer style=\"max-width:640px;margin:0 auto;padding:20px 15px;border-top:1px solid #b1b4b6\">\
+<a href=\"/portal/accessibility?lang={lang}\">{acc}</a></footer></body></html>",
         lang = esc(lang),
         title = esc(title),
         brand = t(lang, "Тамга — төрийн үйлчилгээ", "Tamga — public services"),
@@ -31,6 +32,7 @@ pub fn layout(lang: &str, title: &str, here: &str, body: &str) -> String {
         } else {
             "English"
         },
+        acc = t(lang, "Хүртээмжийн мэдэгдэл", "Accessibility statement"),
     )
 }
 
@@ -216,4 +218,40 @@ pub fn service(lang: &str, c: &Catalogue, s: &Service) -> String {
         confidence = esc(&s.confidence),
     );
     layout(lang, name, &format!("/portal/services/{}", s.id), &body)
+}
+
+/// The accessibility statement (WCAG 2.2 AA; how it is checked; what is known not to work).
+pub fn accessibility(lang: &str) -> String {
+    let body = if lang == "en" {
+        "<h1>Accessibility statement</h1>\
+<p>This service aims to meet the Web Content Accessibility Guidelines (WCAG) 2.2 at level AA.</p>\
+<h2>How we check</h2><p>Every page of the tested journeys is checked automatically with axe-core \
+(WCAG 2.0, 2.1 and 2.2 rules at levels A and AA) in Chromium on every change, and must report no \
+violation. Pages work without JavaScript, at 320 px width, with the keyboard alone and with \
+text enlarged to 200 %. Forms accept pasted text and password managers.</p>\
+<h2>Known limitations</h2><p>Automated checks find only part of the problems: screen-reader \
+testing with users has not been done yet. Service descriptions come from public sources and \
+may use technical language. Fonts: pages use the system's Noto Sans or DejaVu Sans, which \
+render Ө/ө and Ү/ү; a device without either falls back to Arial.</p>\
+<h2>Feedback</h2><p>Tell the operator of this portal about any barrier you meet; we answer \
+within 5 working days.</p>"
+    } else {
+        "<h1>Хүртээмжийн мэдэгдэл</h1>\
+<p>Энэ үйлчилгээ нь Вэб агуулгын хүртээмжийн удирдамж (WCAG) 2.2-ын AA түвшинг хангахыг зорьдог.</p>\
+<h2>Хэрхэн шалгадаг вэ</h2><p>Туршсан үйл явцын хуудас бүрийг өөрчлөлт бүрт Chromium дээр axe-core-оор \
+(WCAG 2.0, 2.1, 2.2-ын A, AA түвшний дүрэм) автоматаар шалгаж, зөрчилгүй байхыг шаарддаг. Хуудсууд \
+JavaScript-гүй, 320 px өргөнд, зөвхөн гараар, текстийг 200 % томруулсан үед ажилладаг. Маягтууд \
+хуулж буулгасан текст болон нууц үгийн менежерийг хүлээн авдаг.</p>\
+<h2>Мэдэгдэж буй хязгаарлалт</h2><p>Автомат шалгалт бүх асуудлыг олдоггүй: дэлгэц уншигчтай \
+хэрэглэгчдийн туршилт хараахан хийгдээгүй. Үйлчилгээний тайлбар нийтийн эх сурвалжаас авсан тул \
+мэргэжлийн үг хэллэг агуулж болно. Фонт: Ө/ө, Ү/ү үсгийг зөв харуулдаг Noto Sans эсвэл DejaVu Sans-ийг \
+ашиглана.</p><h2>Санал хүсэлт</h2><p>Саад тулгарвал порталын операторт мэдэгдэнэ үү; 5 ажлын \
+өдөрт хариулна.</p>"
+    };
+    layout(
+        lang,
+        t(lang, "Хүртээмжийн мэдэгдэл", "Accessibility statement"),
+        "/portal/accessibility",
+        body,
+    )
 }

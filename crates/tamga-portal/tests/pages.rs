@@ -76,3 +76,14 @@ async fn api_returns_the_same_search() {
             .all(|s| s["provider_id"] == "gasi")
     );
 }
+
+#[tokio::test]
+async fn accessibility_statement_in_both_languages_and_linked_from_every_page() {
+    let (s, mn) = get("/portal/accessibility").await;
+    assert_eq!(s, 200);
+    assert!(mn.contains("Хүртээмжийн мэдэгдэл") && mn.contains("WCAG"));
+    let (_, en) = get("/portal/accessibility?lang=en").await;
+    assert!(en.contains("Accessibility statement") && en.contains("axe-core"));
+    let (_, home) = get("/portal").await;
+    assert!(home.contains("/portal/accessibility"));
+}

@@ -172,6 +172,8 @@ await shot("08-portal-search-en");
 assert(await page.getByRole("link", { name: "Old-age pension" }).count() > 0 || (await page.content()).includes("old-age-pension"), "search finds the pension");
 await page.goto(`${base}/portal/services/voluntary-social-insurance`);
 await shot("09-portal-service-mn");
+await page.goto(`${base}/portal/accessibility?lang=en`);
+await shot("10-portal-accessibility-en");
 facts.axe_pages = analysed;
 facts.axe_violations = violations;
 assert(violations.length === 0, "axe-core: " + violations.join("; "));
