@@ -3,14 +3,17 @@
 //! catalogue as JSON for integrators (`/portal/api/services`).
 
 use axum::Router;
-use axum::extract::{Path, Query};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::OpenApi;
 
+use crate::account::Accounts;
 use crate::catalogue::{Catalogue, LIFE_EVENTS};
 use crate::pages;
 
@@ -149,17 +152,157 @@ async fn api_services(Query(q): Query<ListQuery>) -> Response {
     .into_response()
 }
 
+const FLOW_COOKIE: &str = "tamga_portal_flow";
+const SESSION_COOKIE: &str = "tamga_portal_session";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn private(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn signin(State(a): State<Arc<Accounts>>, Query(q): Query<ListQuery>) -> Response {
+    let lang = lang_of(q.lang.as_deref());
+    match a.start(lang) {
+        Some((flow, url)) => {
+            let mut r = Redirect::to(&url).into_response();
+            r.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, &flow, 600));
+            private(r)
+        }
+        None => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::layout(lang, "503", "/portal", "<h1>503</h1>"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let flow = cookie(&headers, FLOW_COOKIE);
+    let result = match (&q.code, &q.state, &q.error) {
+        (Some(code), Some(state), None) => {
+            a.finish(flow.as_deref(), code, state, q.iss.as_deref())
+                .await
+        }
+        (_, _, Some(e)) => Err(format!("the identity provider answered {e}")),
+        _ => Err("code or state missing".into()),
+    };
+    match result {
+        Ok(session) => {
+            let mut r = Redirect::to("/portal/my-data").into_response();
+            let h = r.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &session, 3600),
+            );
+            h.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
+            private(r)
+        }
+        Err(e) => {
+            // The reason is shown to the citizen; it carries nothing personal.
+            private(page(
+                StatusCode::BAD_REQUEST,
+                pages::problem("mn", "Нэвтэрч чадсангүй", "Sign-in failed", &e),
+            ))
+        }
+    }
+}
+
+async fn signout(State(a): State<Arc<Accounts>>, headers: HeaderMap) -> Response {
+    a.sign_out(cookie(&headers, SESSION_COOKIE).as_deref());
+    let mut r = Redirect::to("/portal").into_response();
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    private(r)
+}
+
+#[derive(Deserialize, Default)]
+struct DataQuery {
+    org: Option<String>,
+    lang: Option<String>,
+}
+
+async fn my_data(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Query(q): Query<DataQuery>,
+) -> Response {
+    let lang = lang_of(q.lang.as_deref());
+    let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
+        return private(Redirect::to(&format!("/portal/signin?lang={lang}")).into_response());
+    };
+    let (mut usages, failed) = a.usage(&citizen).await;
+    let orgs: Vec<(String, String)> = {
+        let mut v: Vec<(String, String)> = usages
+            .iter()
+            .map(|u| {
+                (
+                    u.organisation.clone(),
+                    tamga_http::html::t(lang, &u.organisation_mn, &u.organisation_en).to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if let Some(o) = q.org.as_deref().filter(|o| !o.is_empty()) {
+        usages.retain(|u| u.organisation == o);
+    }
+    private(page(
+        StatusCode::OK,
+        pages::my_data(lang, &citizen, &usages, &failed, &orgs, q.org.as_deref()),
+    ))
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(api_services), tags((name = "portal", description = "Citizen portal / Иргэний портал")))]
 struct PortalApi;
 
 /// The portal's routes and their OpenAPI description.
-pub fn routes() -> (Router, utoipa::openapi::OpenApi) {
+pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
+    let citizen = Router::new()
+        .route("/portal/signin", get(signin))
+        .route("/portal/callback", get(callback))
+        .route("/portal/signout", axum::routing::post(signout))
+        .route("/portal/my-data", get(my_data))
+        .with_state(accounts);
     let router = Router::new()
         .route("/portal", get(home))
         .route("/portal/services", get(services))
         .route("/portal/services/{id}", get(service))
         .route("/portal/api/services", get(api_services))
-        .route("/portal/accessibility", get(accessibility));
+        .route("/portal/accessibility", get(accessibility))
+        .merge(citizen);
     (router, PortalApi::openapi())
 }

@@ -5,8 +5,10 @@
 //! come next (issue 8).
 //!
 //! - [`catalogue`]: the embedded, sourced catalogue and its search.
+//! - [`account`]: sign-in through the identity role (OIDC) and "who used my data".
 //! - [`pages`], [`http`]: server-rendered bilingual pages and the catalogue API.
 
+pub mod account;
 pub mod catalogue;
 pub mod http;
 pub mod pages;

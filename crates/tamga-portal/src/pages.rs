@@ -6,7 +6,8 @@ use tamga_http::html::{BASE_CSS, esc, t};
 
 use crate::catalogue::{Catalogue, LIFE_EVENTS, Service};
 
-const PORTAL_CSS: &str = "ul.plain{list-style:none;padding:0}ul.plain li{margin:0 0 12px}\
+const PORTAL_CSS: &str = "table{border-collapse:collapse;width:100%;font-size:16px}th,td{border-bottom:1px solid #b1b4b6;padding:8px;text-align:left;vertical-align:top}\
+select{font-size:19px;padding:5px;border:2px solid #0b0c0c}ul.plain{list-style:none;padding:0}ul.plain li{margin:0 0 12px}\
 dl.summary{display:grid;grid-template-columns:minmax(8em,30%) 1fr;gap:8px 16px}dl.summary dt{font-weight:700}\
 .tag{display:inline-block;background:#cce2d8;color:#005a30;padding:2px 6px;font-size:16px}\
 .hint{color:#505a5f}a{color:#1d70b8}a:visited{color:#4c2c92}";
@@ -253,5 +254,130 @@ JavaScript-гүй, 320 px өргөнд, зөвхөн гараар, тексти�
         t(lang, "Хүртээмжийн мэдэгдэл", "Accessibility statement"),
         "/portal/accessibility",
         body,
+    )
+}
+
+/// A problem, explained.
+pub fn problem(lang: &str, title_mn: &str, title_en: &str, detail: &str) -> String {
+    let title = t(lang, title_mn, title_en);
+    layout(
+        lang,
+        title,
+        "/portal",
+        &format!(
+            "<h1>{}</h1><p>{}</p><p><a href=\"/portal/signin?lang={lang}\">{}</a></p>",
+            esc(title),
+            esc(detail),
+            t(lang, "Дахин нэвтрэх", "Sign in again"),
+            lang = esc(lang),
+        ),
+    )
+}
+
+/// "Who used my data": every recorded use, newest first, filterable by organisation.
+pub fn my_data(
+    lang: &str,
+    citizen: &crate::account::Citizen,
+    usages: &[crate::account::Usage],
+    failed: &[String],
+    orgs: &[(String, String)],
+    selected: Option<&str>,
+) -> String {
+    let mut rows = String::new();
+    for u in usages {
+        rows.push_str(&format!(
+            "<tr><td>{at}</td><td>{org}</td><td><code>{svc}</code></td><td>{purpose}</td><td>{basis}</td><td>{ledger}</td></tr>",
+            at = esc(u.at.replace('T', " ").trim_end_matches('Z')),
+            org = esc(t(lang, &u.organisation_mn, &u.organisation_en)),
+            svc = esc(u.service.rsplit('/').next().unwrap_or(&u.service)),
+            purpose = esc(&u.purpose),
+            basis = esc(&u.legal_basis),
+            ledger = match u.access_index {
+                Some(i) => format!(
+                    "<span title=\"{}\">access #{i}</span>",
+                    esc(&u.commitment)
+                ),
+                None => t(lang, "бүртгэгдэж байна", "being recorded").to_owned(),
+            },
+        ));
+    }
+    let mut options = format!(
+        "<option value=\"\">{}</option>",
+        t(lang, "Бүх байгууллага", "All organisations")
+    );
+    for (id, name) in orgs {
+        options.push_str(&format!(
+            "<option value=\"{id}\"{sel}>{name}</option>",
+            id = esc(id),
+            sel = if selected == Some(id.as_str()) {
+                " selected"
+            } else {
+                ""
+            },
+            name = esc(name),
+        ));
+    }
+    let warning = if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<div class=\"error-summary\" role=\"alert\"><h2>{}</h2><ul>{}</ul></div>",
+            t(
+                lang,
+                "Зарим байгууллагаас хариу ирсэнгүй",
+                "Some organisations did not answer"
+            ),
+            failed
+                .iter()
+                .map(|f| format!("<li>{}</li>", esc(f)))
+                .collect::<String>()
+        )
+    };
+    let table = if usages.is_empty() {
+        format!(
+            "<p>{}</p>",
+            t(lang, "Бүртгэл олдсонгүй.", "No use recorded.")
+        )
+    } else {
+        format!(
+            "<div style=\"overflow-x:auto\"><table><caption>{cap}</caption><thead><tr><th scope=\"col\">{w}</th><th scope=\"col\">{o}</th><th scope=\"col\">{s}</th><th scope=\"col\">{p}</th><th scope=\"col\">{b}</th><th scope=\"col\">{l}</th></tr></thead><tbody>{rows}</tbody></table></div>",
+            cap = t(lang, "Шинэ нь эхэндээ", "Newest first"),
+            w = t(lang, "Хэзээ", "When"),
+            o = t(lang, "Байгууллага", "Organisation"),
+            s = t(lang, "Үйлчилгээ", "Service"),
+            p = t(lang, "Зорилго", "Purpose"),
+            b = t(lang, "Хууль зүйн үндэслэл", "Legal basis"),
+            l = t(lang, "Бүртгэл (ledger)", "Ledger"),
+        )
+    };
+    let body = format!(
+        "<h1>{h}</h1><p>{who} <strong>{name}</strong> ({reg}).</p><p>{intro}</p>{warning}\
+<form method=\"get\" action=\"/portal/my-data\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<label for=\"org\">{fl}</label><select id=\"org\" name=\"org\">{options}</select>\
+<div><button type=\"submit\">{fb}</button></div></form>{table}\
+<form method=\"post\" action=\"/portal/signout\"><button type=\"submit\" class=\"secondary\">{so}</button></form>",
+        h = t(
+            lang,
+            "Миний мэдээллийг хэн ашигласан бэ",
+            "Who used my data"
+        ),
+        who = t(lang, "Нэвтэрсэн:", "Signed in:"),
+        name = esc(&citizen.name),
+        reg = esc(&citizen.registration_number),
+        intro = t(
+            lang,
+            "Төрийн байгууллагууд ХУР-аар таны мэдээллийг хэзээ, ямар зорилгоор, ямар хуулийн үндэслэлээр авсныг харуулна. Бүртгэл бүрийн давсалсан хэш нээлттэй бүртгэлд (ledger) байгаа.",
+            "When organisations read your data over Khur, why, and on what legal basis. Each entry's salted hash is in the public ledger."
+        ),
+        lang = esc(lang),
+        fl = t(lang, "Байгууллагаар шүүх", "Filter by organisation"),
+        fb = t(lang, "Шүүх", "Filter"),
+        so = t(lang, "Гарах", "Sign out"),
+    );
+    layout(
+        lang,
+        t(lang, "Миний мэдээлэл", "My data"),
+        "/portal/my-data",
+        &body,
     )
 }

@@ -6,7 +6,7 @@ use http::Request;
 use tower::ServiceExt;
 
 async fn get(path: &str) -> (u16, String) {
-    let (router, _) = tamga_portal::http::routes();
+    let (router, _) = tamga_portal::http::routes(std::sync::Arc::default());
     let r = router
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await

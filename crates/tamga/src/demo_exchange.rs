@@ -187,7 +187,7 @@ fn member_id(org: &str) -> anyhow::Result<String> {
     Ok(format!("{INSTANCE}/{}/{}", m.1, m.2))
 }
 
-fn subsystem_id(org: &str) -> anyhow::Result<String> {
+pub(crate) fn subsystem_id(org: &str) -> anyhow::Result<String> {
     Ok(format!("{}/{}", member_id(org)?, member(org)?.5))
 }
 

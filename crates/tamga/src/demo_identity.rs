@@ -459,3 +459,67 @@ async fn seed_mandates(
         "company": "9100001",
     }))
 }
+
+/// Connects the portal to the identity provider (as an OIDC client) and to the data trackers
+/// (through the portal operator's gateway); returns the manifest's `portal` part.
+pub async fn connect_portal(started: &Started, exchange: &Value) -> anyhow::Result<Value> {
+    let (Some(portal), Some(provider)) = (&started.portal, &started.identity) else {
+        return Ok(Value::Null);
+    };
+    let base = &started.base_url;
+    let redirect = format!("{base}/portal/callback");
+    let secret = provider
+        .register_client(ClientRegistration {
+            client_id: "citizen-portal".into(),
+            client_name_mn: "Иргэний портал".into(),
+            client_name_en: "Citizen portal".into(),
+            redirect_uris: vec![redirect.clone()],
+            post_logout_redirect_uris: vec![format!("{base}/portal")],
+            token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
+            jwks: None,
+            subject_type: SubjectType::Pairwise,
+            sector_identifier: None,
+            allowed_scopes: vec!["profile".into(), "registration_number".into()],
+            require_pushed_authorization_requests: false,
+            backchannel_logout_uri: None,
+            introspect_any: false,
+        })
+        .await
+        .map_err(|e| anyhow!("portal client: {e}"))?
+        .unwrap_or_default();
+    portal.set_oidc(tamga_portal::account::OidcSettings {
+        issuer: provider.issuer().to_owned(),
+        client_id: "citizen-portal".into(),
+        client_secret: secret,
+        redirect_uri: redirect,
+    });
+    let khur = crate::demo_exchange::subsystem_id("khur")?;
+    let member = khur
+        .rsplit_once('/')
+        .map(|(m, _)| m.to_owned())
+        .unwrap_or_default();
+    let consumer = exchange["gateways"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["member"].as_str() == Some(member.as_str()))
+        .and_then(|g| g["consumer"].as_str())
+        .map(str::to_owned);
+    if let Some(consumer_url) = &consumer {
+        portal.set_tracker(tamga_portal::account::TrackerSettings {
+            consumer_url: consumer_url.clone(),
+            client: khur.clone(),
+            services: ["gasr", "gasi", "mta"]
+                .iter()
+                .map(|o| crate::demo_exchange::subsystem_id(o).map(|s| format!("{s}/findUsage")))
+                .collect::<anyhow::Result<_>>()?,
+        });
+    }
+    Ok(json!({
+        "home": format!("{base}/portal"),
+        "my_data": format!("{base}/portal/my-data"),
+        "oidc_client": "citizen-portal",
+        "tracker_gateway": consumer,
+        "tracker_client": khur,
+    }))
+}

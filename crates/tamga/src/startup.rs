@@ -45,6 +45,8 @@ pub struct Started {
     pub store: Store,
     /// The OpenID provider, when the identity role runs.
     pub identity: Option<Arc<tamga_id::Provider>>,
+    /// The portal's citizen accounts (sign-in, data tracker), when the portal role runs.
+    pub portal: Option<Arc<tamga_portal::account::Accounts>>,
 }
 
 /// Runs once the node listens (the demo seeds its country and writes its manifest here).
@@ -187,6 +189,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         .clone()
         .unwrap_or_else(|| format!("http://{local_addr}"));
     let mut trust = None;
+    let mut portal = None;
     let mut builder = NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION"))
         .request_timeout(Duration::from_secs(config.node.request_timeout_secs))
         .shutdown_grace(Duration::from_secs(config.node.shutdown_grace_secs));
@@ -287,8 +290,10 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
             }
             // Wired after the loop: witnesses need the logs' keys, gateways the ledger.
             Role::Portal => {
-                let (routes, api) = tamga_portal::http::routes();
+                let accounts = Arc::new(tamga_portal::account::Accounts::default());
+                let (routes, api) = tamga_portal::http::routes(Arc::clone(&accounts));
                 builder = builder.merge(routes, api);
+                portal = Some(accounts);
             }
             Role::Ledger | Role::Witness | Role::Registry | Role::Gateway | Role::Identity => {}
         }
@@ -336,6 +341,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         gateways,
         store: store.clone(),
         identity,
+        portal,
     };
     Ok((node, store, started))
 }

@@ -174,6 +174,23 @@ await page.goto(`${base}/portal/services/voluntary-social-insurance`);
 await shot("09-portal-service-mn");
 await page.goto(`${base}/portal/accessibility?lang=en`);
 await shot("10-portal-accessibility-en");
+// The portal as an OIDC client: sign in (the browser still has its ID-card session: only the
+// consent page), then "who used my data".
+// The portal lives at the node's own address (its callback is registered there).
+await page.goto(`${manifest.base_url}/portal/signin?lang=en`);
+if (page.url().includes("/id/login")) {
+  await page.getByRole("link", { name: "Sign in with ID card" }).click();
+}
+await page.waitForURL((u) => u.pathname.endsWith("/consent") || u.pathname.endsWith("/my-data"));
+if (page.url().includes("/consent")) {
+  await shot("11-portal-consent-en");
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.endsWith("/my-data")),
+    page.getByRole("button", { name: "Allow" }).click(),
+  ]);
+}
+await shot("12-who-used-my-data");
+assert((await page.content()).includes(citizen.registration_number), "the portal shows the signed-in citizen");
 facts.axe_pages = analysed;
 facts.axe_violations = violations;
 assert(violations.length === 0, "axe-core: " + violations.join("; "));

@@ -1,0 +1,306 @@
+//! The citizen's side of the portal: sign-in through the identity role as an ordinary OpenID
+//! Connect relying party (code flow, PKCE S256, `state`, `nonce`, RFC 9207 `iss` check, ID
+//! token verified against the provider's JWKS), and "who used my data": the data tracker's
+//! entries (`findUsage`) fetched over the exchange from each organisation that holds personal
+//! data, newest first.
+//!
+//! Sign-in flows and portal sessions are kept in memory (a restart signs citizens out).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+use tamga_id::credentials::{b64_hash, random_token, sha256};
+use tamga_id::jose::{JwkSet, Unverified};
+
+/// How the portal signs citizens in.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// The portal's client id.
+    pub client_id: String,
+    /// Its secret (`client_secret_basic`).
+    pub client_secret: String,
+    /// `…/portal/callback`.
+    pub redirect_uri: String,
+}
+
+/// How the portal reaches the data trackers.
+#[derive(Debug, Clone)]
+pub struct TrackerSettings {
+    /// The portal operator's consumer gateway (`http://…`).
+    pub consumer_url: String,
+    /// Its `X-Road-Client` (`MN/GOV/…/citizen-portal`).
+    pub client: String,
+    /// The `findUsage` services to ask (`MN/GOV/9000001/civil-registry/findUsage`, …).
+    pub services: Vec<String>,
+}
+
+/// A signed-in citizen.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    /// Registration number.
+    pub registration_number: String,
+    /// Name.
+    pub name: String,
+    expires: i64,
+}
+
+struct Flow {
+    state: String,
+    nonce: String,
+    verifier: String,
+    created: i64,
+}
+
+/// One use of the citizen's data, as a tracker reported it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Usage {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Organisation (member id).
+    pub organisation: String,
+    /// Its name, Mongolian.
+    pub organisation_mn: String,
+    /// Its name, English.
+    pub organisation_en: String,
+    /// Service.
+    pub service: String,
+    /// Purpose.
+    pub purpose: String,
+    /// Legal basis.
+    pub legal_basis: String,
+    /// The commitment in the ledger's `access` log.
+    pub commitment: String,
+    /// Its index there, once committed.
+    #[serde(default)]
+    pub access_index: Option<u64>,
+}
+
+/// The portal's account state.
+#[derive(Default)]
+pub struct Accounts {
+    oidc: RwLock<Option<OidcSettings>>,
+    tracker: RwLock<Option<TrackerSettings>>,
+    flows: Mutex<HashMap<[u8; 32], Flow>>,
+    sessions: Mutex<HashMap<[u8; 32], Citizen>>,
+    http: reqwest::Client,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn pct(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Accounts {
+    /// Turns on sign-in.
+    pub fn set_oidc(&self, s: OidcSettings) {
+        *self.oidc.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    /// Turns on the data tracker.
+    pub fn set_tracker(&self, s: TrackerSettings) {
+        *self.tracker.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    fn oidc(&self) -> Option<OidcSettings> {
+        self.oidc.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts a sign-in: the flow cookie to set and where to send the browser.
+    pub fn start(&self, lang: &str) -> Option<(String, String)> {
+        let o = self.oidc()?;
+        let cookie = random_token();
+        let flow = Flow {
+            state: random_token(),
+            nonce: random_token(),
+            verifier: random_token(),
+            created: now(),
+        };
+        let url = format!(
+            "{}/authorize?client_id={}&response_type=code&scope=openid%20profile%20registration_number\
+             &redirect_uri={}&state={}&nonce={}&code_challenge={}&code_challenge_method=S256&ui_locales={lang}",
+            o.issuer,
+            pct(&o.client_id),
+            pct(&o.redirect_uri),
+            flow.state,
+            flow.nonce,
+            b64_hash(flow.verifier.as_bytes()),
+        );
+        let mut flows = lock(&self.flows);
+        let t = now();
+        flows.retain(|_, f| f.created + 600 > t);
+        flows.insert(sha256(cookie.as_bytes()), flow);
+        Some((cookie, url))
+    }
+
+    /// Finishes a sign-in; returns the session cookie.
+    pub async fn finish(
+        &self,
+        flow_cookie: Option<&str>,
+        code: &str,
+        state: &str,
+        iss: Option<&str>,
+    ) -> Result<String, String> {
+        let o = self.oidc().ok_or("sign-in is not configured")?;
+        let flow = flow_cookie
+            .and_then(|c| lock(&self.flows).remove(&sha256(c.as_bytes())))
+            .ok_or("the sign-in expired or started in another browser")?;
+        if !tamga_id::credentials::same(flow.state.as_bytes(), state.as_bytes()) {
+            return Err("state does not match".into());
+        }
+        // RFC 9207: the answer must come from the provider the portal asked.
+        if iss != Some(o.issuer.as_str()) {
+            return Err("the response names another issuer".into());
+        }
+        let token: Value = self
+            .http
+            .post(format!("{}/token", o.issuer))
+            .basic_auth(&o.client_id, Some(&o.client_secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}",
+                pct(code),
+                pct(&o.redirect_uri),
+                flow.verifier
+            ))
+            .send()
+            .await
+            .map_err(|e| format!("token endpoint: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("token endpoint: {e}"))?;
+        let id_token = token["id_token"]
+            .as_str()
+            .ok_or_else(|| format!("no ID token: {}", token["error"]))?;
+        let jwks: JwkSet = self
+            .http
+            .get(format!("{}/jwks", o.issuer))
+            .send()
+            .await
+            .map_err(|e| format!("JWKS: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("JWKS: {e}"))?;
+        let claims = Unverified::parse(id_token)
+            .and_then(|u| u.verify(&jwks))
+            .map_err(|e| format!("ID token: {e}"))?;
+        let s = |k: &str| claims.get(k).and_then(Value::as_str);
+        if s("iss") != Some(o.issuer.as_str())
+            || s("aud") != Some(o.client_id.as_str())
+            || s("nonce") != Some(flow.nonce.as_str())
+            || claims
+                .get("exp")
+                .and_then(Value::as_i64)
+                .is_none_or(|e| e <= now())
+        {
+            return Err("ID token: wrong issuer, audience, nonce or expired".into());
+        }
+        let access = token["access_token"].as_str().unwrap_or_default();
+        let info: Value = self
+            .http
+            .get(format!("{}/userinfo", o.issuer))
+            .bearer_auth(access)
+            .send()
+            .await
+            .map_err(|e| format!("userinfo: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("userinfo: {e}"))?;
+        let reg = info["registration_number"]
+            .as_str()
+            .ok_or("the registration number was not released")?
+            .to_owned();
+        let citizen = Citizen {
+            registration_number: reg,
+            name: info["name"].as_str().unwrap_or_default().to_owned(),
+            expires: now() + 3600,
+        };
+        let cookie = random_token();
+        let mut sessions = lock(&self.sessions);
+        let t = now();
+        sessions.retain(|_, c| c.expires > t);
+        sessions.insert(sha256(cookie.as_bytes()), citizen);
+        Ok(cookie)
+    }
+
+    /// The citizen of a session cookie.
+    pub fn citizen(&self, cookie: Option<&str>) -> Option<Citizen> {
+        let c = cookie?;
+        let t = now();
+        lock(&self.sessions)
+            .get(&sha256(c.as_bytes()))
+            .filter(|s| s.expires > t)
+            .cloned()
+    }
+
+    /// Ends a session.
+    pub fn sign_out(&self, cookie: Option<&str>) {
+        if let Some(c) = cookie {
+            lock(&self.sessions).remove(&sha256(c.as_bytes()));
+        }
+    }
+
+    /// Every recorded use of the citizen's data, newest first; organisations that could not be
+    /// asked are named in the second list.
+    pub async fn usage(&self, citizen: &Citizen) -> (Vec<Usage>, Vec<String>) {
+        let Some(t) = self
+            .tracker
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
+            return (vec![], vec!["the data tracker is not configured".into()]);
+        };
+        let mut all = Vec::new();
+        let mut failed = Vec::new();
+        for service in &t.services {
+            let r = self
+                .http
+                .get(format!(
+                    "{}/r1/{service}",
+                    t.consumer_url.trim_end_matches('/')
+                ))
+                .header("X-Road-Client", &t.client)
+                .header("X-Tamga-Data-Subject", pct(&citizen.registration_number))
+                .header(
+                    "X-Tamga-Purpose",
+                    pct("Иргэн өөрийн мэдээллийн ашиглалтыг харах / citizen views use of own data"),
+                )
+                .header(
+                    "X-Tamga-Legal-Basis",
+                    pct("Хувь хүний мэдээлэл хамгаалах тухай хууль / Personal Data Protection Law"),
+                )
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().is_success() => match r.json::<Vec<Usage>>().await {
+                    Ok(list) => all.extend(list),
+                    Err(e) => failed.push(format!("{service}: {e}")),
+                },
+                Ok(r) => failed.push(format!(
+                    "{service}: {} {}",
+                    r.status(),
+                    r.headers()
+                        .get("x-road-error")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                )),
+                Err(e) => failed.push(format!("{service}: {e}")),
+            }
+        }
+        all.sort_by(|a, b| b.at.cmp(&a.at));
+        (all, failed)
+    }
+}

@@ -1,0 +1,75 @@
+"""The portal's "who used my data", end to end: the citizen signs in to the portal through the
+identity provider (the portal is an OIDC client like any agency system), and the portal fetches
+the data trackers' entries over the exchange (findUsage at each organisation holding personal
+data). Another citizen never sees the first one's entries; the portal refuses a forged state.
+
+usage: portal_tracker.py DEMO_DIR
+"""
+
+import json
+import sys
+import warnings
+
+warnings.simplefilter("ignore")
+import requests
+
+import oidc_authlib as rp  # noqa: E402  (shared browser helpers; reads DEMO_DIR from argv)
+
+manifest = rp.manifest
+base = manifest["base_url"]
+portal = manifest["portal"]
+facts = {}
+
+# Not signed in: sent to sign in.
+r = requests.get(portal["my_data"], allow_redirects=False, timeout=10)
+assert r.status_code in (302, 303) and "/portal/signin" in r.headers["location"], r.status_code
+
+
+def sign_in(citizen):
+    browser = requests.Session()
+    url, page = rp.follow(browser, base + "/portal/signin?lang=en", portal["my_data"])
+    assert page is not None and "/id/login" in url, url
+    tx = rp.parse(page.text).values["tx"]
+    r = browser.post(
+        rp.urljoin(url, "login/password"),
+        data={"tx": tx, "registration_number": citizen["registration_number"], "password": citizen["password"], "otp": rp.totp(citizen["totp_secret_base32"])},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code == 303, r.status_code
+    url, page = rp.follow(browser, rp.urljoin(url, r.headers["location"]), base + "/portal/callback")
+    if page is not None and "/consent" in url:
+        assert "Регистрийн дугаар" in page.text or "registration number" in page.text.lower(), "consent names the registration number"
+        r = browser.post(rp.urljoin(url, "consent"), data={"tx": rp.parse(page.text).values["tx"], "decision": "allow"}, allow_redirects=False, timeout=10)
+        url = rp.urljoin(url, r.headers["location"])
+    r = browser.get(url, allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["location"] == "/portal/my-data", (r.status_code, r.text[:300])
+    page = browser.get(portal["my_data"] + "?lang=en", timeout=30)
+    assert page.status_code == 200, page.status_code
+    return browser, page.text
+
+
+owner = rp.ident["citizens"][0]
+browser, page = sign_in(owner)
+assert owner["registration_number"] in page, "signed in as the data subject"
+assert "Mongolian Tax Administration" in page, "the tax administration's read is listed"
+assert "tax return check" in page, "with its purpose"
+assert "General Tax Law" in page, "and its legal basis"
+assert "identify a party" not in page, "the court's entry stays hidden until its disclosure date"
+assert "did not answer" not in page, page[page.find("error-summary"):][:400]
+facts["owner_sees"] = page.count("<tr>") - 1
+# Filter by organisation.
+filtered = browser.get(portal["my_data"], params={"org": "MN/GOV/9000002", "lang": "en"}, timeout=30).text
+assert "Mongolian Tax Administration" in filtered and filtered.count("<tr>") <= page.count("<tr>")
+
+# Another citizen sees only their own (none of the first one's).
+other = rp.ident["citizens"][1]
+_, page2 = sign_in(other)
+assert other["registration_number"] in page2 and owner["registration_number"] not in page2
+assert "tax return check" not in page2, "another citizen's entries are never shown"
+facts["other_sees"] = page2.count("<tr>") - 1 if "<tr>" in page2 else 0
+
+# A callback with a forged state is refused.
+r = browser.get(base + "/portal/callback", params={"code": "x", "state": "forged", "iss": rp.ISSUER}, timeout=10)
+assert r.status_code == 400, r.status_code
+print(json.dumps(facts))
