@@ -36,6 +36,8 @@ pub struct TrackerSettings {
     pub client: String,
     /// The `findUsage` services to ask (`MN/GOV/9000001/civil-registry/findUsage`, …).
     pub services: Vec<String>,
+    /// The ledger holding the `access` log, for receipt links.
+    pub ledger_url: Option<String>,
 }
 
 /// A signed-in citizen.
@@ -250,6 +252,16 @@ impl Accounts {
         if let Some(c) = cookie {
             lock(&self.sessions).remove(&sha256(c.as_bytes()));
         }
+    }
+
+    /// Where an `access`-log receipt for `index` is served, when the ledger is known.
+    pub fn receipt_url(&self, index: u64) -> Option<String> {
+        let t = self.tracker.read().unwrap_or_else(|p| p.into_inner());
+        let base = t.as_ref()?.ledger_url.as_ref()?;
+        Some(format!(
+            "{}/ledger/access/receipt?index={index}",
+            base.trim_end_matches('/')
+        ))
     }
 
     /// Every recorded use of the citizen's data, newest first; organisations that could not be

@@ -281,7 +281,15 @@ async fn my_data(
     }
     private(page(
         StatusCode::OK,
-        pages::my_data(lang, &citizen, &usages, &failed, &orgs, q.org.as_deref()),
+        pages::my_data(
+            lang,
+            &citizen,
+            &usages,
+            &failed,
+            &orgs,
+            q.org.as_deref(),
+            &|i| a.receipt_url(i),
+        ),
     ))
 }
 

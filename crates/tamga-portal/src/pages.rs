@@ -282,6 +282,7 @@ pub fn my_data(
     failed: &[String],
     orgs: &[(String, String)],
     selected: Option<&str>,
+    receipt: &dyn Fn(u64) -> Option<String>,
 ) -> String {
     let mut rows = String::new();
     for u in usages {
@@ -292,12 +293,18 @@ pub fn my_data(
             svc = esc(u.service.rsplit('/').next().unwrap_or(&u.service)),
             purpose = esc(&u.purpose),
             basis = esc(&u.legal_basis),
-            ledger = match u.access_index {
-                Some(i) => format!(
+            ledger = match (u.access_index, u.access_index.and_then(receipt)) {
+                (Some(i), Some(url)) => format!(
+                    "<a href=\"{}\" download=\"access-{i}.json\" data-commitment=\"{}\">{} #{i}</a>",
+                    esc(&url),
+                    esc(&u.commitment),
+                    t(lang, "баримт", "receipt"),
+                ),
+                (Some(i), None) => format!(
                     "<span title=\"{}\">access #{i}</span>",
                     esc(&u.commitment)
                 ),
-                None => t(lang, "бүртгэгдэж байна", "being recorded").to_owned(),
+                (None, _) => t(lang, "бүртгэгдэж байна", "being recorded").to_owned(),
             },
         ));
     }

@@ -513,6 +513,7 @@ pub async fn connect_portal(started: &Started, exchange: &Value) -> anyhow::Resu
                 .iter()
                 .map(|o| crate::demo_exchange::subsystem_id(o).map(|s| format!("{s}/findUsage")))
                 .collect::<anyhow::Result<_>>()?,
+            ledger_url: Some(base.clone()),
         });
     }
     Ok(json!({

@@ -58,6 +58,21 @@ assert "General Tax Law" in page, "and its legal basis"
 assert "identify a party" not in page, "the court's entry stays hidden until its disclosure date"
 assert "did not answer" not in page, page[page.find("error-summary"):][:400]
 facts["owner_sees"] = page.count("<tr>") - 1
+# Each entry's ledger receipt: the access log's entry is the commitment the page shows. Batches
+# are committed within a second or two of the exchange; wait for one.
+import base64, re, time  # noqa: E401
+for _ in range(20):
+    links = re.findall(r'href="([^"]+/ledger/access/receipt\?index=\d+)" download="[^"]+" data-commitment="([0-9a-f]+)"', page)
+    if links:
+        break
+    time.sleep(0.5)
+    page = browser.get(portal["my_data"] + "?lang=en", timeout=30).text
+assert links, "a receipt link once the entry is in the ledger"
+url, commitment = links[0]
+receipt = requests.get(url.replace("&amp;", "&"), timeout=10).json()
+assert receipt["format"] == "tamga-ledger-receipt/1" and receipt["proof"] is not None
+assert base64.b64decode(receipt["entry"]).decode() == "tamga-access/1 " + commitment, "the receipt is for that entry"
+facts["receipt_index"] = receipt["index"]
 # Filter by organisation.
 filtered = browser.get(portal["my_data"], params={"org": "MN/GOV/9000002", "lang": "en"}, timeout=30).text
 assert "Mongolian Tax Administration" in filtered and filtered.count("<tr>") <= page.count("<tr>")
