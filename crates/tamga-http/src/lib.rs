@@ -16,7 +16,10 @@ mod openapi;
 mod request_id;
 
 pub use logging::{LogFormat, init_logging};
-pub use node::{Node, NodeBuilder, ReadinessCheck, RunningNode, ShutdownHandle, shutdown_signal};
+pub use node::{
+    Node, NodeBuilder, ReadinessCheck, RunningNode, ShutdownHandle, shutdown_signal,
+    shutdown_signal_registered,
+};
 pub use openapi::base_openapi;
 pub use request_id::REQUEST_ID_HEADER;
 pub use utoipa;

@@ -78,6 +78,36 @@ impl ShutdownHandle {
     }
 }
 
+/// Registers the SIGTERM and SIGINT handlers now — so a signal that arrives while the node is
+/// still starting (migrations, the demo's seeding) asks for a graceful stop instead of killing
+/// the process with the default action — and resolves once one arrives.
+pub fn shutdown_signal_registered() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {},
+                () = wait(int) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        shutdown_signal()
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -280,6 +280,16 @@ fn print_welcome(s: &Started, manifest: &Path) {
             crate::demo_country::DEMO_PIN
         );
     }
+    if let Some(id) = &s.identity {
+        println!(
+            "  Sign-in (OIDC) / Нэвтрэлт     {}/.well-known/openid-configuration",
+            id.issuer()
+        );
+    }
+    if s.portal.is_some() {
+        println!("  Portal / Портал               {base}/portal");
+        println!("  Who used my data / Миний мэдээлэл {base}/portal/my-data");
+    }
     println!();
     println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");
     println!();

@@ -119,6 +119,9 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<bool> {
 
 /// Runs the node until SIGTERM/SIGINT; `on_started` runs once it listens.
 pub async fn serve(config: Config, on_started: Option<OnStarted>) -> anyhow::Result<()> {
+    // Before anything starts: a SIGTERM during start-up then stops the node gracefully once it
+    // is up, instead of killing it half-way through.
+    let signals = tamga_http::shutdown_signal_registered();
     let created = prepare_data_dir(&config.data_dir)?;
     match start(&config).await {
         Ok((node, store, started)) => {
@@ -132,7 +135,7 @@ pub async fn serve(config: Config, on_started: Option<OnStarted>) -> anyhow::Res
             }
             let handle = node.shutdown_handle();
             tokio::spawn(async move {
-                tamga_http::shutdown_signal().await;
+                signals.await;
                 handle.trigger();
             });
             let result = node.wait().await.context("server");
