@@ -84,6 +84,7 @@ pub struct Usage {
 /// The portal's account state.
 #[derive(Default)]
 pub struct Accounts {
+    store: RwLock<Option<tamga_store::Store>>,
     oidc: RwLock<Option<OidcSettings>>,
     tracker: RwLock<Option<TrackerSettings>>,
     flows: Mutex<HashMap<[u8; 32], Flow>>,
@@ -106,6 +107,144 @@ fn pct(s: &str) -> String {
 }
 
 impl Accounts {
+    /// Gives the portal its database (the document wallet).
+    pub fn set_store(&self, s: tamga_store::Store) {
+        *self.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    fn store(&self) -> Result<tamga_store::Store, String> {
+        self.store
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| "the wallet has no database".to_owned())
+    }
+
+    /// Puts a document issued to `owner` into their wallet; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_document(
+        &self,
+        owner: &str,
+        title_mn: &str,
+        title_en: &str,
+        media_type: &str,
+        file_name: &str,
+        issuer: &str,
+        content: &[u8],
+    ) -> Result<String, String> {
+        let id = random_token()[..22].to_owned();
+        self.store()?
+            .wallet_put(
+                &tamga_store::WalletDocument {
+                    document_id: id.clone(),
+                    owner: owner.to_owned(),
+                    title_mn: title_mn.to_owned(),
+                    title_en: title_en.to_owned(),
+                    media_type: media_type.to_owned(),
+                    file_name: file_name.to_owned(),
+                    sha256: sha256(content).to_vec(),
+                    issuer: issuer.to_owned(),
+                    created_at_ms: tamga_store::now_ms(),
+                },
+                content,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
+    /// The citizen's documents with their share links.
+    pub async fn wallet(
+        &self,
+        citizen: &Citizen,
+    ) -> Result<Vec<(tamga_store::WalletDocument, Vec<tamga_store::Share>)>, String> {
+        let store = self.store()?;
+        let docs = store
+            .wallet_of(&citizen.registration_number)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for d in docs {
+            let shares = store
+                .shares_of(&citizen.registration_number, &d.document_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            out.push((d, shares));
+        }
+        Ok(out)
+    }
+
+    /// One of the citizen's documents (never another citizen's).
+    pub async fn download(
+        &self,
+        citizen: &Citizen,
+        id: &str,
+    ) -> Result<Option<(tamga_store::WalletDocument, Vec<u8>)>, String> {
+        self.store()?
+            .wallet_get(&citizen.registration_number, id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Shares one of the citizen's documents for `days` (1–30); returns the link token, shown
+    /// once (only its hash is kept).
+    pub async fn share(
+        &self,
+        citizen: &Citizen,
+        id: &str,
+        recipient: &str,
+        days: i64,
+    ) -> Result<String, String> {
+        if !(1..=30).contains(&days) {
+            return Err("days: 1 to 30".into());
+        }
+        let recipient = recipient.trim();
+        if recipient.is_empty() || recipient.chars().count() > 100 {
+            return Err("recipient: 1 to 100 characters".into());
+        }
+        let store = self.store()?;
+        if store
+            .wallet_get(&citizen.registration_number, id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            return Err("no such document".into());
+        }
+        let token = random_token();
+        store
+            .share_put(
+                &random_token()[..16],
+                &sha256(token.as_bytes()),
+                id,
+                &citizen.registration_number,
+                recipient,
+                tamga_store::now_ms() + days * 86_400_000,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(token)
+    }
+
+    /// Revokes one of the citizen's share links.
+    pub async fn revoke_share(&self, citizen: &Citizen, share_id: &str) -> Result<bool, String> {
+        self.store()?
+            .share_revoke(&citizen.registration_number, share_id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Opens a shared link (recorded); `None` when unknown, expired or revoked.
+    pub async fn open_share(
+        &self,
+        token: &str,
+    ) -> Result<Option<(tamga_store::WalletDocument, Vec<u8>)>, String> {
+        self.store()?
+            .share_open(&sha256(token.as_bytes()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Turns on sign-in.
     pub fn set_oidc(&self, s: OidcSettings) {
         *self.oidc.write().unwrap_or_else(|p| p.into_inner()) = Some(s);

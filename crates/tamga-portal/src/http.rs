@@ -2,7 +2,7 @@
 //! `/portal/services` (search and filters), `/portal/services/{id}` (one service), and the
 //! catalogue as JSON for integrators (`/portal/api/services`).
 
-use axum::Router;
+use axum::{Form, Router};
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -293,6 +293,135 @@ async fn my_data(
     ))
 }
 
+async fn wallet(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Query(q): Query<DataQuery>,
+) -> Response {
+    let lang = lang_of(q.lang.as_deref());
+    let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
+        return private(Redirect::to(&format!("/portal/signin?lang={lang}")).into_response());
+    };
+    wallet_page(&a, &citizen, lang, None).await
+}
+
+async fn wallet_page(
+    a: &Accounts,
+    citizen: &crate::account::Citizen,
+    lang: &str,
+    notice: Option<Result<String, String>>,
+) -> Response {
+    match a.wallet(citizen).await {
+        Ok(docs) => private(page(
+            if matches!(notice, Some(Err(_))) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            },
+            pages::wallet(lang, citizen, &docs, notice.as_ref()),
+        )),
+        Err(e) => private(page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::problem(lang, "Түр саатал", "Temporarily unavailable", &e),
+        )),
+    }
+}
+
+async fn download(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
+        return private(Redirect::to("/portal/signin").into_response());
+    };
+    match a.download(&citizen, &id).await {
+        Ok(Some((d, content))) => file(&d, content),
+        // Another citizen's document is as absent as a missing one.
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+fn file(d: &tamga_store::WalletDocument, content: Vec<u8>) -> Response {
+    let mut r = content.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&d.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    let name: String = d
+        .file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    private(r)
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    recipient: String,
+    days: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn share(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ShareForm>,
+) -> Response {
+    let lang = lang_of(f.lang.as_deref());
+    let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
+        return private(Redirect::to("/portal/signin").into_response());
+    };
+    let days = f.days.trim().parse::<i64>().unwrap_or(0);
+    let result = a
+        .share(&citizen, &id, &f.recipient, days)
+        .await
+        .map(|token| format!("/portal/shared/{token}"));
+    wallet_page(&a, &citizen, lang, Some(result)).await
+}
+
+async fn revoke(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+) -> Response {
+    let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
+        return private(Redirect::to("/portal/signin").into_response());
+    };
+    match a.revoke_share(&citizen, &share_id).await {
+        Ok(true) => private(Redirect::to("/portal/wallet").into_response()),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+async fn shared(State(a): State<Arc<Accounts>>, Path(token): Path<String>) -> Response {
+    match a.open_share(&token).await {
+        Ok(Some((d, content))) => file(&d, content),
+        Ok(None) => page(
+            StatusCode::GONE,
+            pages::layout(
+                "mn",
+                "410",
+                "/portal",
+                "<h1>Холбоос хүчингүй / This link is no longer valid</h1>\
+<p>Хугацаа нь дууссан эсвэл эзэмшигч нь цуцалсан. / It has expired or its owner revoked it.</p>",
+            ),
+        ),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(api_services), tags((name = "portal", description = "Citizen portal / Иргэний портал")))]
 struct PortalApi;
@@ -304,6 +433,11 @@ pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
         .route("/portal/callback", get(callback))
         .route("/portal/signout", axum::routing::post(signout))
         .route("/portal/my-data", get(my_data))
+        .route("/portal/wallet", get(wallet))
+        .route("/portal/wallet/{id}/download", get(download))
+        .route("/portal/wallet/{id}/share", axum::routing::post(share))
+        .route("/portal/shares/{id}/revoke", axum::routing::post(revoke))
+        .route("/portal/shared/{token}", get(shared))
         .with_state(accounts);
     let router = Router::new()
         .route("/portal", get(home))

@@ -358,7 +358,7 @@ pub fn my_data(
         )
     };
     let body = format!(
-        "<h1>{h}</h1><p>{who} <strong>{name}</strong> ({reg}).</p><p>{intro}</p>{warning}\
+        "<h1>{h}</h1><p>{who} <strong>{name}</strong> ({reg}).</p><p><a href=\"/portal/wallet?lang={lang}\">{wl}</a></p><p>{intro}</p>{warning}\
 <form method=\"get\" action=\"/portal/my-data\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
 <label for=\"org\">{fl}</label><select id=\"org\" name=\"org\">{options}</select>\
 <div><button type=\"submit\">{fb}</button></div></form>{table}\
@@ -380,11 +380,135 @@ pub fn my_data(
         fl = t(lang, "Байгууллагаар шүүх", "Filter by organisation"),
         fb = t(lang, "Шүүх", "Filter"),
         so = t(lang, "Гарах", "Sign out"),
+        wl = t(lang, "Миний бичиг баримт", "My documents"),
     );
     layout(
         lang,
         t(lang, "Миний мэдээлэл", "My data"),
         "/portal/my-data",
         &body,
+    )
+}
+
+fn date(ms: i64) -> String {
+    let secs = ms / 1000;
+    let days = secs.div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The document wallet: documents issued to the citizen, downloads, share links with their
+/// openings, revocation.
+pub fn wallet(
+    lang: &str,
+    citizen: &crate::account::Citizen,
+    docs: &[(tamga_store::WalletDocument, Vec<tamga_store::Share>)],
+    notice: Option<&Result<String, String>>,
+) -> String {
+    let mut b = String::new();
+    match notice {
+        Some(Ok(link)) => b.push_str(&format!(
+            "<div role=\"status\" style=\"border:5px solid #00703c;padding:15px;margin-bottom:20px\"><h2>{}</h2>\
+<p>{}</p><p><code id=\"share-link\">{}</code></p></div>",
+            t(lang, "Хуваалцах холбоос үүслээ", "Share link created"),
+            t(
+                lang,
+                "Энэ холбоосыг зөвхөн одоо харуулна: хуулж аваад хүлээн авагчид илгээнэ үү.",
+                "This link is shown only now: copy it and send it to the recipient."
+            ),
+            esc(link)
+        )),
+        Some(Err(e)) => b.push_str(&format!(
+            "<div class=\"error-summary\" role=\"alert\"><h2>{}</h2><p>{}</p></div>",
+            t(lang, "Алдаа гарлаа", "There is a problem"),
+            esc(e)
+        )),
+        None => {}
+    }
+    b.push_str(&format!(
+        "<h1>{}</h1><p>{} <strong>{}</strong> ({})</p><p><a href=\"/portal/my-data?lang={lang}\">{}</a></p>",
+        t(lang, "Миний бичиг баримт", "My documents"),
+        t(lang, "Нэвтэрсэн:", "Signed in:"),
+        esc(&citizen.name),
+        esc(&citizen.registration_number),
+        t(lang, "Миний мэдээллийг хэн ашигласан бэ", "Who used my data"),
+        lang = esc(lang),
+    ));
+    if docs.is_empty() {
+        b.push_str(&format!(
+            "<p>{}</p>",
+            t(lang, "Бичиг баримт алга.", "No documents yet.")
+        ));
+    }
+    for (d, shares) in docs {
+        let mut rows = String::new();
+        for s in shares {
+            let state = if s.revoked_at_ms.is_some() {
+                t(lang, "цуцалсан", "revoked").to_owned()
+            } else if s.expires_at_ms <= tamga_store::now_ms() {
+                t(lang, "хугацаа дууссан", "expired").to_owned()
+            } else {
+                format!(
+                    "{} {} <form method=\"post\" action=\"/portal/shares/{}/revoke\" style=\"display:inline\">\
+<button type=\"submit\" class=\"secondary\" style=\"margin:0\">{}</button></form>",
+                    t(lang, "хүчинтэй, дуусах:", "valid until"),
+                    date(s.expires_at_ms),
+                    esc(&s.share_id),
+                    t(lang, "Цуцлах", "Revoke")
+                )
+            };
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.recipient),
+                s.opens,
+                state
+            ));
+        }
+        let shares_table = if rows.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
+                t(lang, "Хуваалцсан холбоосууд", "Share links"),
+                t(lang, "Хэнд", "For"),
+                t(lang, "Нээсэн удаа", "Times opened"),
+                t(lang, "Төлөв", "Status"),
+            )
+        };
+        let id = esc(&d.document_id);
+        b.push_str(&format!(
+            "<section><h2>{title}</h2><p class=\"hint\">{issuer} · {added} · SHA-256 <code>{hash}</code></p>\
+<p><a href=\"/portal/wallet/{id}/download\">{dl}</a></p>{shares_table}\
+<form method=\"post\" action=\"/portal/wallet/{id}/share\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<label for=\"recipient-{id}\">{lr}</label><p class=\"hint\" id=\"recipient-hint-{id}\">{hr}</p>\
+<input type=\"text\" id=\"recipient-{id}\" name=\"recipient\" aria-describedby=\"recipient-hint-{id}\" autocomplete=\"organization\">\
+<label for=\"days-{id}\">{ld}</label><input type=\"text\" id=\"days-{id}\" name=\"days\" inputmode=\"numeric\" value=\"7\" style=\"max-width:5em\">\
+<div><button type=\"submit\">{sb}</button></div></form></section>",
+            title = esc(t(lang, &d.title_mn, &d.title_en)),
+            issuer = esc(&d.issuer),
+            added = date(d.created_at_ms),
+            hash = esc(&d.sha256.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()),
+            dl = t(lang, "Татах", "Download"),
+            lang = esc(lang),
+            lr = t(lang, "Хэнтэй хуваалцах", "Share with"),
+            hr = t(lang, "Жишээ нь: Төрийн банк", "For example: State Bank"),
+            ld = t(lang, "Хэд хоног (1–30)", "For how many days (1–30)"),
+            sb = t(lang, "Холбоос үүсгэх", "Create a share link"),
+        ));
+    }
+    layout(
+        lang,
+        t(lang, "Миний бичиг баримт", "My documents"),
+        "/portal/wallet",
+        &b,
     )
 }

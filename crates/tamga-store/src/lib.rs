@@ -18,6 +18,7 @@ mod group_commit;
 mod identity;
 mod ledger;
 mod migrate;
+mod portal;
 mod settings;
 mod trust;
 
@@ -34,6 +35,7 @@ pub use group_commit::{BatchRow, GroupCommitter};
 pub use identity::{AccountRow, CredentialRow, GrantRow, MandateRow, Rotation};
 pub use ledger::LedgerBatch;
 pub use migrate::{MIGRATIONS, MigrationStatus};
+pub use portal::{Share, WalletDocument};
 pub use sqlx;
 pub use trust::{CaRecord, CertEvent, CertRecord, TrustedListEntry};
 

@@ -54,6 +54,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_ledger"),
     migration!(4, "0004_exchange"),
     migration!(5, "0005_identity"),
+    migration!(6, "0006_portal"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"

@@ -108,7 +108,9 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                 } else {
                     crate::demo_identity::start(&started, &data_owned, &country).await?
                 };
-                let portal = crate::demo_identity::connect_portal(&started, &exchange).await?;
+                let portal =
+                    crate::demo_identity::connect_portal(&started, &exchange, &data_owned, &country)
+                        .await?;
                 let mut manifest = manifest(&started, country);
                 manifest["portal"] = portal;
                 manifest["exchange"] = exchange;

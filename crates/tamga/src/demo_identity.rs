@@ -462,7 +462,12 @@ async fn seed_mandates(
 
 /// Connects the portal to the identity provider (as an OIDC client) and to the data trackers
 /// (through the portal operator's gateway); returns the manifest's `portal` part.
-pub async fn connect_portal(started: &Started, exchange: &Value) -> anyhow::Result<Value> {
+pub async fn connect_portal(
+    started: &Started,
+    exchange: &Value,
+    data: &Path,
+    country: &Value,
+) -> anyhow::Result<Value> {
     let (Some(portal), Some(provider)) = (&started.portal, &started.identity) else {
         return Ok(Value::Null);
     };
@@ -516,7 +521,32 @@ pub async fn connect_portal(started: &Started, exchange: &Value) -> anyhow::Resu
             ledger_url: Some(base.clone()),
         });
     }
+    // The notarised sale contract is in both parties' wallets (once).
+    let contract = data.join("documents/sale-contract.signed.pdf");
+    let mut wallets = Vec::new();
+    if let Ok(pdf) = std::fs::read(&contract) {
+        for c in country["citizens"].as_array().into_iter().flatten().take(2) {
+            let reg = c["registration_number"].as_str().unwrap_or_default();
+            if started.store.wallet_of(reg).await?.is_empty() {
+                portal
+                    .add_document(
+                        reg,
+                        "Орон сууц худалдах, худалдан авах гэрээ (нотариатаар гэрчлэгдсэн)",
+                        "Apartment sale contract (notarised)",
+                        "application/pdf",
+                        "sale-contract.signed.pdf",
+                        "Монголын Нотариатчдын Танхим / Chamber of Notaries",
+                        &pdf,
+                    )
+                    .await
+                    .map_err(|e| anyhow!("wallet: {e}"))?;
+            }
+            wallets.push(reg.to_owned());
+        }
+    }
     Ok(json!({
+        "wallet": format!("{base}/portal/wallet"),
+        "wallet_holders": wallets,
         "home": format!("{base}/portal"),
         "my_data": format!("{base}/portal/my-data"),
         "oidc_client": "citizen-portal",

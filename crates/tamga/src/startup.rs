@@ -294,6 +294,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
             // Wired after the loop: witnesses need the logs' keys, gateways the ledger.
             Role::Portal => {
                 let accounts = Arc::new(tamga_portal::account::Accounts::default());
+                accounts.set_store(store.clone());
                 let (routes, api) = tamga_portal::http::routes(Arc::clone(&accounts));
                 builder = builder.merge(routes, api);
                 portal = Some(accounts);

@@ -191,6 +191,8 @@ if (page.url().includes("/consent")) {
 }
 await shot("12-who-used-my-data");
 assert((await page.content()).includes(citizen.registration_number), "the portal shows the signed-in citizen");
+await page.goto(`${manifest.base_url}/portal/wallet?lang=en`);
+await shot("13-wallet");
 facts.axe_pages = analysed;
 facts.axe_violations = violations;
 assert(violations.length === 0, "axe-core: " + violations.join("; "));

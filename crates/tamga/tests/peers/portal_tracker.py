@@ -7,6 +7,7 @@ usage: portal_tracker.py DEMO_DIR
 """
 
 import json
+import re
 import sys
 import warnings
 
@@ -77,9 +78,37 @@ facts["receipt_index"] = receipt["index"]
 filtered = browser.get(portal["my_data"], params={"org": "MN/GOV/9000002", "lang": "en"}, timeout=30).text
 assert "Mongolian Tax Administration" in filtered and filtered.count("<tr>") <= page.count("<tr>")
 
+# The document wallet: the notarised contract is there; download it, share it with the bank
+# for a week, the bank opens it (recorded), then the owner revokes the link.
+import os  # noqa: E402
+contract = open(os.path.join(sys.argv[1], "documents/sale-contract.signed.pdf"), "rb").read()
+wallet = browser.get(base + "/portal/wallet?lang=en", timeout=30).text
+assert "Apartment sale contract" in wallet, wallet[:500]
+doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', wallet)[0]
+r = browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30)
+assert r.status_code == 200 and r.content == contract, "the wallet returns the signed PDF as issued"
+r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "99", "lang": "en"}, timeout=30)
+assert r.status_code == 422 and "1 to 30" in r.text, "days are bounded"
+r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "7", "lang": "en"}, timeout=30)
+assert r.status_code == 200, r.status_code
+link = re.findall(r'<code id="share-link">([^<]+)</code>', r.text)[0]
+opened = requests.get(base + link, timeout=30)
+assert opened.status_code == 200 and opened.content == contract, "the bank gets the same PDF"
+wallet = browser.get(base + "/portal/wallet?lang=en", timeout=30).text
+assert re.search(r"<td>Төрийн банк / State Bank</td><td>1</td>", wallet), "the opening is recorded"
+share_id = re.findall(r'/portal/shares/([A-Za-z0-9_-]+)/revoke', wallet)[0]
+facts["wallet_shared_and_opened"] = True
+
 # Another citizen sees only their own (none of the first one's).
 other = rp.ident["citizens"][1]
-_, page2 = sign_in(other)
+other_browser, page2 = sign_in(other)
+assert other_browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30).status_code == 404, "never another's document"
+assert other_browser.post(base + "/portal/shares/" + share_id + "/revoke", allow_redirects=False, timeout=30).status_code == 404, "never another's share"
+assert requests.get(base + link, timeout=30).status_code == 200, "the link still works"
+r = browser.post(base + "/portal/shares/" + share_id + "/revoke", allow_redirects=False, timeout=30)
+assert r.status_code == 303, r.status_code
+assert requests.get(base + link, timeout=30).status_code == 410, "a revoked link is gone"
+facts["share_revoked"] = True
 assert other["registration_number"] in page2 and owner["registration_number"] not in page2
 assert "tax return check" not in page2, "another citizen's entries are never shown"
 facts["other_sees"] = page2.count("<tr>") - 1 if "<tr>" in page2 else 0
