@@ -448,13 +448,18 @@ fn validate_over_http_and_pyhanko_agrees_on_the_demo_contract() {
             "file",
             reqwest::multipart::Part::bytes(vec![0u8; 60 << 20]).file_name("big.pdf"),
         );
-        let r = c
+        match c
             .post(format!("{base}/api/v1/validate"))
             .multipart(form)
             .send()
             .await
-            .unwrap();
-        assert_eq!(r.status(), 413);
+        {
+            Ok(r) => assert_eq!(r.status(), 413),
+            // The server may answer 413 and close the connection before the client has written
+            // all 60 MB; the client then sees the upload cut off — also a refusal (a server
+            // that read the whole body would not have cut it).
+            Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+        }
         // A tampered contract: the verdict travels in the header too.
         let mut bad = pdf.clone();
         let at = bad.windows(7).position(|w| w == b"180,000").unwrap();
