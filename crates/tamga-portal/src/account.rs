@@ -85,6 +85,7 @@ pub struct Usage {
 #[derive(Default)]
 pub struct Accounts {
     store: RwLock<Option<tamga_store::Store>>,
+    validator: RwLock<Option<String>>,
     oidc: RwLock<Option<OidcSettings>>,
     tracker: RwLock<Option<TrackerSettings>>,
     flows: Mutex<HashMap<[u8; 32], Flow>>,
@@ -107,6 +108,33 @@ fn pct(s: &str) -> String {
 }
 
 impl Accounts {
+    /// Where signed documents are validated (`…/api/v1/validate`).
+    pub fn set_validator(&self, url: &str) {
+        *self.validator.write().unwrap_or_else(|p| p.into_inner()) = Some(url.to_owned());
+    }
+
+    /// Validates a signed file with the node's validation service; the ETSI TS 119 102-2 style
+    /// report as JSON.
+    pub async fn validate(&self, file_name: &str, content: Vec<u8>) -> Result<Value, String> {
+        let url = self
+            .validator
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or("validation is not configured")?;
+        let part = reqwest::multipart::Part::bytes(content).file_name(file_name.to_owned());
+        let r = self
+            .http
+            .post(url)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .map_err(|e| format!("validation service: {e}"))?;
+        r.json()
+            .await
+            .map_err(|e| format!("validation service: {e}"))
+    }
+
     /// Gives the portal its database (the document wallet).
     pub fn set_store(&self, s: tamga_store::Store) {
         *self.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s);

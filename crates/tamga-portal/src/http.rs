@@ -422,6 +422,67 @@ async fn shared(State(a): State<Arc<Accounts>>, Path(token): Path<String>) -> Re
     }
 }
 
+async fn verify_form(Query(q): Query<ListQuery>) -> Response {
+    page(
+        StatusCode::OK,
+        pages::verify(lang_of(q.lang.as_deref()), None, None),
+    )
+}
+
+async fn verify_upload(
+    State(a): State<Arc<Accounts>>,
+    Query(q): Query<ListQuery>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let lang = lang_of(q.lang.as_deref());
+    let mut file = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("document").to_owned();
+            match field.bytes().await {
+                Ok(b) if !b.is_empty() => file = Some((name, b.to_vec())),
+                _ => {}
+            }
+        }
+    }
+    let Some((name, bytes)) = file else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::verify(
+                lang,
+                None,
+                Some(tamga_http::html::t(
+                    lang,
+                    "Файл сонгоно уу",
+                    "Choose a file",
+                )),
+            ),
+        );
+    };
+    match a.validate(&name, bytes).await {
+        Ok(report) if report.get("indication").is_some() => {
+            page(StatusCode::OK, pages::verify(lang, Some(&report), None))
+        }
+        Ok(report) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::verify(
+                lang,
+                None,
+                Some(
+                    report
+                        .get(if lang == "en" { "error_en" } else { "error_mn" })
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("?"),
+                ),
+            ),
+        ),
+        Err(e) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::verify(lang, None, Some(&e)),
+        ),
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(api_services), tags((name = "portal", description = "Citizen portal / Иргэний портал")))]
 struct PortalApi;
@@ -438,6 +499,12 @@ pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
         .route("/portal/wallet/{id}/share", axum::routing::post(share))
         .route("/portal/shares/{id}/revoke", axum::routing::post(revoke))
         .route("/portal/shared/{token}", get(shared))
+        .route(
+            "/portal/verify",
+            get(verify_form)
+                .post(verify_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024)),
+        )
         .with_state(accounts);
     let router = Router::new()
         .route("/portal", get(home))

@@ -512,3 +512,64 @@ pub fn wallet(
         &b,
     )
 }
+
+/// The public verification page: upload a signed file, read the verdict in plain language.
+pub fn verify(lang: &str, report: Option<&serde_json::Value>, error: Option<&str>) -> String {
+    let mut b = String::new();
+    if let Some(e) = error {
+        b.push_str(&format!(
+            "<div class=\"error-summary\" role=\"alert\"><h2>{}</h2><ul><li><a href=\"#file\">{}</a></li></ul></div>",
+            t(lang, "Алдаа гарлаа", "There is a problem"),
+            esc(e)
+        ));
+    }
+    b.push_str(&format!(
+        "<h1>{h}</h1><p>{p}</p>\
+<form method=\"post\" action=\"/portal/verify?lang={lang}\" enctype=\"multipart/form-data\">\
+<label for=\"file\">{l}</label><p class=\"hint\" id=\"file-hint\">{hint}</p>\
+<input type=\"file\" id=\"file\" name=\"file\" aria-describedby=\"file-hint\">\
+<div><button type=\"submit\">{go}</button></div></form>",
+        h = t(lang, "Баримт шалгах", "Check a signed document"),
+        p = t(
+            lang,
+            "Гарын үсэг, цагийн тэмдэг, гэрчилгээг шалгаж, үр дүнг энгийн үгээр харуулна. Файл хадгалагдахгүй.",
+            "Checks the signatures, time-stamps and certificates and explains the result. The file is not kept."
+        ),
+        lang = esc(lang),
+        l = t(lang, "Файл", "File"),
+        hint = t(lang, "PDF, .p7s/.p7m эсвэл ASiC, 20 МБ хүртэл", "PDF, .p7s/.p7m or ASiC, up to 20 MB"),
+        go = t(lang, "Шалгах", "Check"),
+    ));
+    if let Some(r) = report {
+        let pick = |v: &serde_json::Value| {
+            v.get(if lang == "en" { "en" } else { "mn" })
+                .and_then(|s| s.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let indication = r["indication"].as_str().unwrap_or("?");
+        let (colour, verdict) = match indication {
+            "TOTAL-PASSED" => ("#00703c", t(lang, "Хүчинтэй", "Valid")),
+            "TOTAL-FAILED" => ("#d4351c", t(lang, "Хүчингүй", "Not valid")),
+            _ => ("#f47738", t(lang, "Тодорхойгүй", "Could not be confirmed")),
+        };
+        b.push_str(&format!(
+            "<section aria-live=\"polite\"><h2 style=\"border-left:10px solid {colour};padding-left:10px\">{verdict} <span class=\"hint\">({ind})</span></h2><p>{sum}</p><ul>",
+            ind = esc(indication),
+            sum = esc(&pick(&r["summary"])),
+        ));
+        for s in r["signatures"].as_array().into_iter().flatten() {
+            b.push_str(&format!("<li>{}</li>", esc(&pick(&s["summary"]))));
+        }
+        b.push_str(&format!(
+            "</ul><p class=\"hint\">SHA-256 <code>{}</code></p></section>",
+            esc(r["document"]["sha256"].as_str().unwrap_or(""))
+        ));
+    }
+    layout(
+        lang,
+        t(lang, "Баримт шалгах", "Check a document"),
+        "/portal/verify",
+        &b,
+    )
+}

@@ -521,6 +521,7 @@ pub async fn connect_portal(
             ledger_url: Some(base.clone()),
         });
     }
+    portal.set_validator(&format!("{base}/api/v1/validate"));
     // The notarised sale contract is in both parties' wallets (once).
     let contract = data.join("documents/sale-contract.signed.pdf");
     let mut wallets = Vec::new();

@@ -113,6 +113,18 @@ assert other["registration_number"] in page2 and owner["registration_number"] no
 assert "tax return check" not in page2, "another citizen's entries are never shown"
 facts["other_sees"] = page2.count("<tr>") - 1 if "<tr>" in page2 else 0
 
+# The public verification page: the contract is valid; one changed byte makes it not valid.
+r = requests.post(base + "/portal/verify?lang=en", files={"file": ("contract.pdf", contract, "application/pdf")}, timeout=60)
+assert r.status_code == 200 and "TOTAL-PASSED" in r.text and "Valid" in r.text, r.text[-800:]
+tampered = bytearray(contract)
+at = tampered.find(b"180,000")
+tampered[at] = ord("9")
+r = requests.post(base + "/portal/verify?lang=en", files={"file": ("contract.pdf", bytes(tampered), "application/pdf")}, timeout=60)
+assert r.status_code == 200 and "TOTAL-FAILED" in r.text, r.text[-800:]
+r = requests.post(base + "/portal/verify?lang=en", files={"file": ("empty.pdf", b"", "application/pdf")}, timeout=60)
+assert r.status_code == 422, r.status_code
+facts["verify_page"] = True
+
 # A callback with a forged state is refused.
 r = browser.get(base + "/portal/callback", params={"code": "x", "state": "forged", "iss": rp.ISSUER}, timeout=10)
 assert r.status_code == 400, r.status_code
