@@ -33,16 +33,7 @@ struct AppState {
 
 type St = State<Arc<AppState>>;
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
+use tamga_http::html::cookie;
 
 fn set_cookie(s: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let secure = if s.secure_cookies { "; Secure" } else { "" };
@@ -170,44 +161,26 @@ async fn par(
     }
 }
 
+/// A redirect to one of the provider's pages for transaction `tx`, setting the browser-binding
+/// cookie when the transaction is new.
+fn to_page(s: &AppState, page: &str, tx: &str, cookie: Option<String>, lang: &str) -> Response {
+    let mut r = Redirect::to(&format!(
+        "{}/{page}?tx={tx}&lang={lang}",
+        s.provider.issuer()
+    ))
+    .into_response();
+    if let Some(c) = cookie {
+        r.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(s, TX_COOKIE, &c, 600));
+    }
+    no_store(r)
+}
+
 fn next_response(s: &AppState, next: Next, lang: &str) -> Response {
     match next {
-        Next::SignIn { tx, cookie } => {
-            let mut r = Redirect::to(&format!(
-                "{}/login?tx={tx}&lang={lang}",
-                s.provider.issuer()
-            ))
-            .into_response();
-            if let Some(c) = cookie {
-                r.headers_mut()
-                    .append(header::SET_COOKIE, set_cookie(s, TX_COOKIE, &c, 600));
-            }
-            no_store(r)
-        }
-        Next::Represent { tx, cookie } => {
-            let mut r = Redirect::to(&format!(
-                "{}/represent?tx={tx}&lang={lang}",
-                s.provider.issuer()
-            ))
-            .into_response();
-            if let Some(c) = cookie {
-                r.headers_mut()
-                    .append(header::SET_COOKIE, set_cookie(s, TX_COOKIE, &c, 600));
-            }
-            no_store(r)
-        }
-        Next::Consent { tx, cookie } => {
-            let mut r = Redirect::to(&format!(
-                "{}/consent?tx={tx}&lang={lang}",
-                s.provider.issuer()
-            ))
-            .into_response();
-            if let Some(c) = cookie {
-                r.headers_mut()
-                    .append(header::SET_COOKIE, set_cookie(s, TX_COOKIE, &c, 600));
-            }
-            no_store(r)
-        }
+        Next::SignIn { tx, cookie } => to_page(s, "login", &tx, cookie, lang),
+        Next::Represent { tx, cookie } => to_page(s, "represent", &tx, cookie, lang),
+        Next::Consent { tx, cookie } => to_page(s, "consent", &tx, cookie, lang),
         Next::Redirect(url) => no_store(Redirect::to(&url).into_response()),
         Next::Refuse(why) => page(
             StatusCode::BAD_REQUEST,

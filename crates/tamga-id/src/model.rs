@@ -254,23 +254,7 @@ pub fn needs_consent(scope: &str) -> bool {
 
 /// Today's date, `YYYY-MM-DD` (UTC).
 pub fn today() -> String {
-    let days = tamga_store::now_ms().div_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    tamga_http::html::date_of_ms(tamga_store::now_ms())
 }
 
 /// Age in whole years on `on` of someone born on `birth` (both `YYYY-MM-DD`).
@@ -301,7 +285,5 @@ mod tests {
         assert_eq!(age_on("2010-11-27", "2026-11-27"), Some(16));
         assert_eq!(age_on("2030-01-01", "2026-11-27"), None);
         assert_eq!(age_on("2010-13-01", "2026-11-27"), None);
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
     }
 }

@@ -135,10 +135,32 @@ pub struct Catalogue {
     pub organisations: BTreeMap<String, Organisation>,
     /// Sources by key (what and where).
     pub sources: BTreeMap<String, String>,
+    /// Each service's searchable text (names, id, provider, documents; lower case), in
+    /// `services` order: computed once, not per query.
+    search_text: Vec<String>,
 }
 
 fn fold(s: &str) -> String {
     s.to_lowercase()
+}
+
+fn search_text(s: &Service, org: Option<&Organisation>) -> String {
+    let mut text = fold(&format!("{} {} {}", s.name_mn, s.name_en, s.id));
+    if let Some(o) = org {
+        text.push(' ');
+        text.push_str(&fold(&format!(
+            "{} {} {} {}",
+            o.name_mn,
+            o.name_en,
+            o.abbr_mn.as_deref().unwrap_or(""),
+            o.abbr_en.as_deref().unwrap_or("")
+        )));
+    }
+    for d in &s.documents {
+        text.push(' ');
+        text.push_str(&fold(&format!("{} {}", d.mn, d.en)));
+    }
+    text
 }
 
 impl Catalogue {
@@ -154,14 +176,21 @@ impl Catalogue {
             let orgs: OrganisationsFile =
                 serde_json::from_str(include_str!("../data/organisations.json"))
                     .expect("data/organisations.json");
+            let organisations: BTreeMap<String, Organisation> = orgs
+                .organisations
+                .into_iter()
+                .map(|o| (o.id.clone(), o))
+                .collect();
+            let search_text = services
+                .services
+                .iter()
+                .map(|s| search_text(s, organisations.get(&s.provider_id)))
+                .collect();
             Catalogue {
                 services: services.services,
-                organisations: orgs
-                    .organisations
-                    .into_iter()
-                    .map(|o| (o.id.clone(), o))
-                    .collect(),
+                organisations,
                 sources: services.meta.sources,
+                search_text,
             }
         })
     }
@@ -182,30 +211,11 @@ impl Catalogue {
         let words: Vec<String> = query.split_whitespace().map(fold).collect();
         self.services
             .iter()
-            .filter(|s| life_event.is_none_or(|e| s.life_event == e))
-            .filter(|s| provider.is_none_or(|p| s.provider_id == p))
-            .filter(|s| {
-                if words.is_empty() {
-                    return true;
-                }
-                let org = self.organisations.get(&s.provider_id);
-                let mut text = fold(&format!("{} {} {}", s.name_mn, s.name_en, s.id));
-                if let Some(o) = org {
-                    text.push(' ');
-                    text.push_str(&fold(&format!(
-                        "{} {} {} {}",
-                        o.name_mn,
-                        o.name_en,
-                        o.abbr_mn.as_deref().unwrap_or(""),
-                        o.abbr_en.as_deref().unwrap_or("")
-                    )));
-                }
-                for d in &s.documents {
-                    text.push(' ');
-                    text.push_str(&fold(&format!("{} {}", d.mn, d.en)));
-                }
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
+            .zip(&self.search_text)
+            .filter(|(s, _)| life_event.is_none_or(|e| s.life_event == e))
+            .filter(|(s, _)| provider.is_none_or(|p| s.provider_id == p))
+            .filter(|(_, text)| words.iter().all(|w| text.contains(w.as_str())))
+            .map(|(s, _)| s)
             .collect()
     }
 

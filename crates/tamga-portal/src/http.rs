@@ -155,16 +155,7 @@ async fn api_services(Query(q): Query<ListQuery>) -> Response {
 const FLOW_COOKIE: &str = "tamga_portal_flow";
 const SESSION_COOKIE: &str = "tamga_portal_session";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
+use tamga_http::html::cookie;
 
 fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(

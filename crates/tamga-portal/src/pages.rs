@@ -390,22 +390,6 @@ pub fn my_data(
     )
 }
 
-fn date(ms: i64) -> String {
-    let secs = ms / 1000;
-    let days = secs.div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// The document wallet: documents issued to the citizen, downloads, share links with their
 /// openings, revocation.
 pub fn wallet(
@@ -461,7 +445,7 @@ pub fn wallet(
                     "{} {} <form method=\"post\" action=\"/portal/shares/{}/revoke\" style=\"display:inline\">\
 <button type=\"submit\" class=\"secondary\" style=\"margin:0\">{}</button></form>",
                     t(lang, "хүчинтэй, дуусах:", "valid until"),
-                    date(s.expires_at_ms),
+                    tamga_http::html::date_of_ms(s.expires_at_ms),
                     esc(&s.share_id),
                     t(lang, "Цуцлах", "Revoke")
                 )
@@ -495,7 +479,7 @@ pub fn wallet(
 <div><button type=\"submit\">{sb}</button></div></form></section>",
             title = esc(t(lang, &d.title_mn, &d.title_en)),
             issuer = esc(&d.issuer),
-            added = date(d.created_at_ms),
+            added = tamga_http::html::date_of_ms(d.created_at_ms),
             hash = esc(&d.sha256.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()),
             dl = t(lang, "Татах", "Download"),
             lang = esc(lang),

@@ -444,13 +444,22 @@ async fn seed_mandates(
             None,
         ),
     ] {
-        // Present already on a restart.
-        let _ = provider.add_mandate(m).await;
+        // Present already on a restart; anything else is a defect.
+        match provider.add_mandate(m).await {
+            Ok(_) => {}
+            Err(e) if e.contains("exists already") => {}
+            Err(e) => anyhow::bail!("demo mandate: {e}"),
+        }
     }
     if let Some(account) = store.id_account_by_registration(parent_reg).await? {
-        let _ = provider
+        match provider
             .grant_employee_mandate_as(&account.account_id, "9100001", employee_reg)
-            .await;
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.contains("exists already") => {}
+            Err(e) => anyhow::bail!("demo employee mandate: {e}"),
+        }
     }
     Ok(json!({
         "note": "the first citizen may act for Тэмүүлэн (under 16; Номин is 17 and is not offered) and for Example Trade LLC; the second citizen acts for the company by the first citizen's grant (scope representation)",
