@@ -12,13 +12,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Block::Title("Сайн дурын даатгалын шийдвэр".into()),
             Block::Small("Voluntary social insurance decision".into()),
             Block::Gap(8.0),
-            Block::Field("Өргөдөл гаргагч / Applicant".into(), "Бат-Эрдэнэ Үүрцайх (УБ15150111)".into()),
-            Block::Field("Шийдвэр / Decision".into(), "Зөвшөөрсөн / Approved — 50,000₮ №12".into()),
+            Block::Field(
+                "Өргөдөл гаргагч / Applicant".into(),
+                "Бат-Эрдэнэ Үүрцайх (УБ15150111)".into(),
+            ),
+            Block::Field(
+                "Шийдвэр / Decision".into(),
+                "Зөвшөөрсөн / Approved — 50,000₮ №12".into(),
+            ),
             Block::Rule,
             Block::Heading("Үндэслэл / Grounds".into()),
             Block::Text("Өргөдөл, бүртгэлээс авсан мэдээлэлд үндэслэн шийдвэрлэв. ".repeat(12)),
         ],
-        qr: Some(("http://localhost:8080/portal/verify?code=ABCD-EFGH-JK".into(), "ABCD-EFGH-JK".into())),
+        qr: Some((
+            "http://localhost:8080/portal/verify?code=ABCD-EFGH-JK".into(),
+            "ABCD-EFGH-JK".into(),
+        )),
         footer: Some("Баталгаажуулах код / Verification code ABCD-EFGH-JK".into()),
     })?;
     std::fs::write(out, pdf)?;

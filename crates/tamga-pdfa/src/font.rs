@@ -10,8 +10,7 @@ pub const NOTO_SANS_REGULAR: &[u8] = include_bytes!("../fonts/NotoSans-Regular.s
 /// Noto Sans Bold, same subset.
 pub const NOTO_SANS_BOLD: &[u8] = include_bytes!("../fonts/NotoSans-Bold.subset.ttf");
 /// The same subsets as WOFF2, for web pages.
-pub const NOTO_SANS_REGULAR_WOFF2: &[u8] =
-    include_bytes!("../fonts/NotoSans-Regular.subset.woff2");
+pub const NOTO_SANS_REGULAR_WOFF2: &[u8] = include_bytes!("../fonts/NotoSans-Regular.subset.woff2");
 /// Bold, WOFF2.
 pub const NOTO_SANS_BOLD_WOFF2: &[u8] = include_bytes!("../fonts/NotoSans-Bold.subset.woff2");
 
@@ -57,14 +56,21 @@ impl Font {
             .unwrap_or_else(|| "NotoSans".into());
         let b = face.global_bounding_box();
         Ok(Font {
-            postscript_name: name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect(),
+            postscript_name: name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect(),
             data,
             units_per_em: f32::from(face.units_per_em()),
             ascent: face.ascender(),
             descent: face.descender(),
             cap_height: face.capital_height().unwrap_or(face.ascender()),
             bbox: [b.x_min, b.y_min, b.x_max, b.y_max],
-            missing: (0, face.glyph_hor_advance(ttf_parser::GlyphId(0)).unwrap_or(500)),
+            missing: (
+                0,
+                face.glyph_hor_advance(ttf_parser::GlyphId(0))
+                    .unwrap_or(500),
+            ),
             glyphs,
         })
     }
@@ -111,7 +117,11 @@ impl Font {
 
     /// The objects that embed this font: returns the `Type0` font dictionary; `add` is called
     /// with each object's body and returns its number.
-    pub(crate) fn embed(&self, used: &BTreeMap<u16, char>, add: &mut dyn FnMut(Vec<u8>) -> usize) -> usize {
+    pub(crate) fn embed(
+        &self,
+        used: &BTreeMap<u16, char>,
+        add: &mut dyn FnMut(Vec<u8>) -> usize,
+    ) -> usize {
         let compressed = miniz_oxide::deflate::compress_to_vec_zlib(self.data, 6);
         let mut file = format!(
             "<< /Length {} /Length1 {} /Filter /FlateDecode >>\nstream\n",
@@ -135,7 +145,11 @@ impl Font {
         let mut widths = String::from("[");
         for gid in used.keys() {
             let c = used[gid];
-            let w = if *gid == self.missing.0 { self.missing.1 } else { self.glyph(c).1 };
+            let w = if *gid == self.missing.0 {
+                self.missing.1
+            } else {
+                self.glyph(c).1
+            };
             widths.push_str(&format!("{gid} [{}] ", self.scale(i32::from(w))));
         }
         widths.push(']');
@@ -148,14 +162,12 @@ impl Font {
         );
         let cid_no = add(cid.into_bytes());
         let cmap = to_unicode(used);
-        let cmap_no = add(
-            [
-                format!("<< /Length {} >>\nstream\n", cmap.len()).into_bytes(),
-                cmap.into_bytes(),
-                b"\nendstream".to_vec(),
-            ]
-            .concat(),
-        );
+        let cmap_no = add([
+            format!("<< /Length {} >>\nstream\n", cmap.len()).into_bytes(),
+            cmap.into_bytes(),
+            b"\nendstream".to_vec(),
+        ]
+        .concat());
         add(format!(
             "<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H \
              /DescendantFonts [{cid_no} 0 R] /ToUnicode {cmap_no} 0 R >>",
@@ -178,7 +190,11 @@ fn to_unicode(used: &BTreeMap<u16, char>) -> String {
         s.push_str(&format!("{} beginbfchar\n", chunk.len()));
         for (g, c) in chunk {
             let mut buf = [0u16; 2];
-            let hex: String = c.encode_utf16(&mut buf).iter().map(|u| format!("{u:04X}")).collect();
+            let hex: String = c
+                .encode_utf16(&mut buf)
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
             s.push_str(&format!("<{g:04X}> <{hex}>\n"));
         }
         s.push_str("endbfchar\n");

@@ -158,8 +158,9 @@ pub fn render(spec: &DocumentSpec) -> Result<Vec<u8>, PdfaError> {
         qr_bottom: PAGE_H,
     };
     if let Some((payload, caption)) = &spec.qr {
-        let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
-            .map_err(|e| PdfaError::Qr(e.to_string()))?;
+        let code =
+            qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
+                .map_err(|e| PdfaError::Qr(e.to_string()))?;
         let n = code.width();
         let module = QR_SIZE / n as f32;
         let x0 = PAGE_W - MARGIN - QR_SIZE;
@@ -221,7 +222,11 @@ pub fn render(spec: &DocumentSpec) -> Result<Vec<u8>, PdfaError> {
             if i == 0
                 && let Some(k) = label
             {
-                for (j, kl) in wrap(&fonts.bold, k, 9.0, indent - 8.0).iter().enumerate().take(2) {
+                for (j, kl) in wrap(&fonts.bold, k, 9.0, indent - 8.0)
+                    .iter()
+                    .enumerate()
+                    .take(2)
+                {
                     let s = fonts.show(true, 9.0, MARGIN, y - j as f32 * 11.0, kl);
                     l.out(&s);
                 }
@@ -237,7 +242,11 @@ pub fn render(spec: &DocumentSpec) -> Result<Vec<u8>, PdfaError> {
     let footer = spec.footer.clone().unwrap_or_default();
     for (i, p) in l.pages.iter_mut().enumerate() {
         let text = format!("{} / {total}   {footer}", i + 1);
-        for (j, line) in wrap(&fonts.regular, &text, 7.0, PAGE_W - 2.0 * MARGIN).iter().enumerate().take(3) {
+        for (j, line) in wrap(&fonts.regular, &text, 7.0, PAGE_W - 2.0 * MARGIN)
+            .iter()
+            .enumerate()
+            .take(3)
+        {
             let s = fonts.show(false, 7.0, MARGIN, MARGIN - j as f32 * 9.0, line);
             p.push_str(&s);
         }
@@ -246,7 +255,10 @@ pub fn render(spec: &DocumentSpec) -> Result<Vec<u8>, PdfaError> {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
@@ -265,7 +277,12 @@ fn civil(days: i64) -> (i64, u32, u32) {
 fn iso8601(unix: i64) -> String {
     let (y, m, d) = civil(unix.div_euclid(86_400));
     let s = unix.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 fn xmp(spec: &DocumentSpec) -> String {
@@ -304,7 +321,10 @@ fn file_id(parts: &[&[u8]]) -> String {
 
 fn stream(dict_extra: &str, data: &[u8], compress: bool) -> Vec<u8> {
     let (body, filter) = if compress {
-        (miniz_oxide::deflate::compress_to_vec_zlib(data, 6), " /Filter /FlateDecode")
+        (
+            miniz_oxide::deflate::compress_to_vec_zlib(data, 6),
+            " /Filter /FlateDecode",
+        )
     } else {
         (data.to_vec(), "")
     };
@@ -319,7 +339,11 @@ fn stream(dict_extra: &str, data: &[u8], compress: bool) -> Vec<u8> {
 fn write_file(spec: &DocumentSpec, pages: &[String], fonts: &Fonts) -> Vec<u8> {
     // Objects 1–3 are the catalog, the page tree and the metadata; the rest follow.
     let mut objs: Vec<Vec<u8>> = vec![Vec::new(), Vec::new(), Vec::new()];
-    objs[2] = stream(" /Type /Metadata /Subtype /XML", xmp(spec).as_bytes(), false);
+    objs[2] = stream(
+        " /Type /Metadata /Subtype /XML",
+        xmp(spec).as_bytes(),
+        false,
+    );
     let mut add = |body: Vec<u8>| -> usize {
         objs.push(body);
         objs.len()
@@ -348,7 +372,10 @@ fn write_file(spec: &DocumentSpec, pages: &[String], fonts: &Fonts) -> Vec<u8> {
     }
     objs[0] = format!(
         "<< /Type /Catalog /Pages 2 0 R /Metadata 3 0 R /Lang ({}) >>",
-        spec.lang.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>()
+        spec.lang
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
     )
     .into_bytes();
     objs[1] = format!(
@@ -365,7 +392,11 @@ fn write_file(spec: &DocumentSpec, pages: &[String], fonts: &Fonts) -> Vec<u8> {
         out.extend(o);
         out.extend(b"\nendobj\n");
     }
-    let id = file_id(&[&out, spec.title.as_bytes(), &spec.created_unix.to_be_bytes()]);
+    let id = file_id(&[
+        &out,
+        spec.title.as_bytes(),
+        &spec.created_unix.to_be_bytes(),
+    ]);
     let xref = out.len();
     out.extend(format!("xref\n0 {}\n0000000000 65535 f\r\n", objs.len() + 1).into_bytes());
     for o in offsets {
@@ -392,7 +423,10 @@ mod tests {
             lang: "mn".into(),
             created_unix: 1_795_800_000,
             blocks,
-            qr: Some(("https://example.org/portal/verify?code=ABCD-EFGH".into(), "ABCD-EFGH".into())),
+            qr: Some((
+                "https://example.org/portal/verify?code=ABCD-EFGH".into(),
+                "ABCD-EFGH".into(),
+            )),
             footer: Some("Баталгаажуулах код / Verification code ABCD-EFGH".into()),
         }
     }
@@ -407,7 +441,12 @@ mod tests {
     #[test]
     fn wraps_at_the_width_and_cuts_long_words() {
         let f = Font::regular().unwrap();
-        let lines = wrap(&f, "Өргөдөл гаргагчийн мэдээлэл бүртгэлээс авагдсан", 10.0, 120.0);
+        let lines = wrap(
+            &f,
+            "Өргөдөл гаргагчийн мэдээлэл бүртгэлээс авагдсан",
+            10.0,
+            120.0,
+        );
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| f.width(l, 10.0) <= 120.0));
         let long = "Ө".repeat(200);
@@ -419,7 +458,10 @@ mod tests {
     fn a_document_has_the_pdfa_parts() {
         let pdf = render(&spec(vec![
             Block::Title("Сайн дурын даатгалын шийдвэр".into()),
-            Block::Field("Өргөдөл гаргагч / Applicant".into(), "Бат-Эрдэнэ Үүрцайх".into()),
+            Block::Field(
+                "Өргөдөл гаргагч / Applicant".into(),
+                "Бат-Эрдэнэ Үүрцайх".into(),
+            ),
             Block::Rule,
             Block::Text("Үүнийг баталгаажуулав. ".repeat(400)),
         ]))
@@ -429,15 +471,33 @@ mod tests {
         assert!(text.contains("<pdfaid:part>2</pdfaid:part>"));
         assert!(text.contains("/CIDToGIDMap /Identity") && text.contains("/FontFile2"));
         assert!(text.contains("/DefaultGray") && text.contains("/ID [<"));
-        assert!(text.contains("Шийдвэр &lt;1&gt; &amp; Decision"), "title escaped in XMP");
-        assert!(!text.contains("/Info"), "no information dictionary to disagree with the XMP");
-        assert!(text.matches("/Type /Page ").count() >= 2, "long text flows onto more pages");
+        assert!(
+            text.contains("Шийдвэр &lt;1&gt; &amp; Decision"),
+            "title escaped in XMP"
+        );
+        assert!(
+            !text.contains("/Info"),
+            "no information dictionary to disagree with the XMP"
+        );
+        assert!(
+            text.matches("/Type /Page ").count() >= 2,
+            "long text flows onto more pages"
+        );
         assert!(text.trim_end().ends_with("%%EOF"));
         // Every object offset in the table points at its object.
         let xref = text.rfind("xref\n").unwrap();
-        for (i, line) in text[xref..].lines().skip(3).take_while(|l| l.ends_with(" n")).enumerate() {
+        for (i, line) in text[xref..]
+            .lines()
+            .skip(3)
+            .take_while(|l| l.ends_with(" n"))
+            .enumerate()
+        {
             let off: usize = line[..10].parse().unwrap();
-            assert!(text[off..].starts_with(&format!("{} 0 obj", i + 1)), "object {}", i + 1);
+            assert!(
+                text[off..].starts_with(&format!("{} 0 obj", i + 1)),
+                "object {}",
+                i + 1
+            );
         }
     }
 

@@ -25,6 +25,9 @@ pub struct OidcSettings {
     pub client_secret: String,
     /// `…/portal/callback`.
     pub redirect_uri: String,
+    /// The level of assurance required (`acr_values`), checked in the ID token; the back
+    /// office asks for high (a certificate sign-in).
+    pub acr: Option<String>,
 }
 
 /// How the portal reaches the data trackers.
@@ -47,7 +50,16 @@ pub struct Citizen {
     pub registration_number: String,
     /// Name.
     pub name: String,
+    /// The session's anti-forgery token, put in every form (compared in constant time).
+    pub csrf: String,
     expires: i64,
+}
+
+impl Citizen {
+    /// Whether a form's anti-forgery token is this session's.
+    pub fn csrf_ok(&self, presented: &str) -> bool {
+        tamga_id::credentials::same(self.csrf.as_bytes(), presented.as_bytes())
+    }
 }
 
 struct Flow {
@@ -138,7 +150,7 @@ impl Accounts {
         *self.store.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
     }
 
-    fn store(&self) -> Result<tamga_store::Store, String> {
+    pub(crate) fn store(&self) -> Result<tamga_store::Store, String> {
         self.store
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -281,6 +293,17 @@ impl Accounts {
         *self.tracker.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
     }
 
+    pub(crate) fn tracker_settings(&self) -> Option<TrackerSettings> {
+        self.tracker
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     fn oidc(&self) -> Option<OidcSettings> {
         self.oidc.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -297,13 +320,17 @@ impl Accounts {
         };
         let url = format!(
             "{}/authorize?client_id={}&response_type=code&scope=openid%20profile%20registration_number\
-             &redirect_uri={}&state={}&nonce={}&code_challenge={}&code_challenge_method=S256&ui_locales={lang}",
+             &redirect_uri={}&state={}&nonce={}&code_challenge={}&code_challenge_method=S256&ui_locales={lang}{}",
             o.issuer,
             pct(&o.client_id),
             pct(&o.redirect_uri),
             flow.state,
             flow.nonce,
             b64_hash(flow.verifier.as_bytes()),
+            o.acr
+                .as_deref()
+                .map(|a| format!("&acr_values={}", pct(a)))
+                .unwrap_or_default(),
         );
         let mut flows = lock(&self.flows);
         let t = now();
@@ -374,6 +401,11 @@ impl Accounts {
         {
             return Err("ID token: wrong issuer, audience, nonce or expired".into());
         }
+        if let Some(acr) = &o.acr
+            && s("acr") != Some(acr.as_str())
+        {
+            return Err(format!("this service needs a sign-in at level {acr}"));
+        }
         let access = token["access_token"].as_str().unwrap_or_default();
         let info: Value = self
             .http
@@ -392,6 +424,7 @@ impl Accounts {
         let citizen = Citizen {
             registration_number: reg,
             name: info["name"].as_str().unwrap_or_default().to_owned(),
+            csrf: random_token(),
             expires: now() + 3600,
         };
         let cookie = random_token();

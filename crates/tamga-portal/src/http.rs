@@ -25,11 +25,11 @@ struct ListQuery {
     lang: Option<String>,
 }
 
-fn lang_of(l: Option<&str>) -> &'static str {
+pub(crate) fn lang_of(l: Option<&str>) -> &'static str {
     if l == Some("en") { "en" } else { "mn" }
 }
 
-fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -153,18 +153,18 @@ async fn api_services(Query(q): Query<ListQuery>) -> Response {
 }
 
 const FLOW_COOKIE: &str = "tamga_portal_flow";
-const SESSION_COOKIE: &str = "tamga_portal_session";
+pub(crate) const SESSION_COOKIE: &str = "tamga_portal_session";
 
 use tamga_http::html::cookie;
 
-fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn private(mut r: Response) -> Response {
+pub(crate) fn private(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
@@ -334,7 +334,7 @@ async fn download(
     }
 }
 
-fn file(d: &tamga_store::WalletDocument, content: Vec<u8>) -> Response {
+pub(crate) fn file(d: &tamga_store::WalletDocument, content: Vec<u8>) -> Response {
     let mut r = content.into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&d.media_type) {

@@ -1,14 +1,19 @@
-//! The citizen portal (E-Mongolia done right). This first part is the service catalogue:
-//! services by life event and by organisation, searchable in Mongolian and English, each with
-//! its provider, documents, fee, time and the Khur operations that let the state fetch the
-//! evidence itself (once-only). Applications, the document wallet and the data-tracker pages
-//! come next (issue 8).
+//! The citizen portal (E-Mongolia done right): the service catalogue, once-only applications,
+//! the agency back office, the document wallet, public verification, the data tracker, the
+//! inbox and e-mail notifications.
 //!
 //! - [`catalogue`]: the embedded, sourced catalogue and its search.
-//! - [`account`]: sign-in through the identity role (OIDC) and "who used my data".
+//! - [`account`]: sign-in through the identity role (OIDC), "who used my data", the wallet.
+//! - [`applications`]: once-only applications, delivery over the exchange, decisions.
+//! - [`notify`]: e-mail over SMTP.
 //! - [`pages`], [`http`]: server-rendered bilingual pages and the catalogue API.
+//! - [`apply_http`], [`office_http`]: the application journey and the back office.
 
 pub mod account;
+pub mod applications;
+pub mod apply_http;
 pub mod catalogue;
 pub mod http;
+pub mod notify;
+pub mod office_http;
 pub mod pages;

@@ -524,6 +524,16 @@ pub fn verify(lang: &str, report: Option<&serde_json::Value>, error: Option<&str
         hint = t(lang, "PDF, .p7s/.p7m эсвэл ASiC, 20 МБ хүртэл", "PDF, .p7s/.p7m or ASiC, up to 20 MB"),
         go = t(lang, "Шалгах", "Check"),
     ));
+    b.push_str(&format!(
+        "<form method=\"get\" action=\"/portal/verify/code\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<label for=\"code\">{l}</label><p class=\"hint\" id=\"code-hint\">{hint}</p>\
+<input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"off\" aria-describedby=\"code-hint\">\
+<div><button type=\"submit\">{go}</button></div></form>",
+        lang = esc(lang),
+        l = t(lang, "Эсвэл баримт дээрх кодыг оруулна уу", "Or enter the code printed on the document"),
+        hint = t(lang, "Жишээ нь: 7K3Q-M9XD-2F4A", "For example: 7K3Q-M9XD-2F4A"),
+        go = t(lang, "Кодоор шалгах", "Check the code"),
+    ));
     if let Some(r) = report {
         let pick = |v: &serde_json::Value| {
             v.get(if lang == "en" { "en" } else { "mn" })

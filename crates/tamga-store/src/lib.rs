@@ -11,6 +11,7 @@
 //! Domain logic lives in the crates that own it; this crate holds only storage: connections,
 //! migrations, group commit, and the tables of the foundation (settings, audit log).
 
+mod applications;
 mod audit;
 mod error;
 mod exchange;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Connection, Transaction};
 
+pub use applications::{Application, InboxMessage};
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
 pub use exchange::{BatchRow as ExchangeBatch, PendingRecord, RecordRow, StoredRecord};

@@ -55,6 +55,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_exchange"),
     migration!(5, "0005_identity"),
     migration!(6, "0006_portal"),
+    migration!(7, "0007_applications"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"

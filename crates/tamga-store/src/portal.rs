@@ -50,7 +50,7 @@ pub struct Share {
 const DOC_COLUMNS: &str =
     "document_id, owner, title_mn, title_en, media_type, file_name, sha256, issuer, created_at_ms";
 
-fn doc(r: &sqlx::any::AnyRow) -> Result<WalletDocument, StoreError> {
+pub(crate) fn doc(r: &sqlx::any::AnyRow) -> Result<WalletDocument, StoreError> {
     Ok(WalletDocument {
         document_id: r.try_get(0)?,
         owner: r.try_get(1)?,

@@ -47,6 +47,18 @@ pub struct Config {
     pub gateways: Vec<GatewayConfig>,
     /// The identity role (OpenID Connect provider).
     pub identity: IdentityConfig,
+    /// The citizen portal.
+    pub portal: PortalConfig,
+}
+
+/// The citizen portal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// SMTP relay for notifications (`host:port`); none: inbox only.
+    pub smtp_relay: Option<String>,
+    /// Sender address of notifications.
+    pub smtp_from: String,
 }
 
 /// The identity role: the OpenID Connect provider (DAN).
@@ -479,6 +491,10 @@ impl Default for Config {
             registry: RegistryConfig::default(),
             gateways: vec![],
             identity: IdentityConfig::default(),
+            portal: PortalConfig {
+                smtp_relay: None,
+                smtp_from: "noreply@tamga.localhost".into(),
+            },
         }
     }
 }

@@ -111,6 +111,12 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                 let portal =
                     crate::demo_identity::connect_portal(&started, &exchange, &data_owned, &country)
                         .await?;
+                let mut portal = portal;
+                if !country.is_null() && portal.is_object() {
+                    let apps =
+                        crate::demo_portal::connect(&started, &data_owned, &country).await?;
+                    portal["applications"] = apps;
+                }
                 let mut manifest = manifest(&started, country);
                 manifest["portal"] = portal;
                 manifest["exchange"] = exchange;

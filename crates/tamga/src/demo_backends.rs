@@ -101,6 +101,20 @@ async fn work_history(State(p): State<People>, Path(reg): Path<String>) -> Respo
     .into_response()
 }
 
+async fn insured(State(p): State<People>, Path(reg): Path<String>) -> Response {
+    let Some(x) = person(&p, &reg) else {
+        return not_found("Даатгуулагч / insured person");
+    };
+    axum::Json(json!({
+        "operation": "WS100512_checkIsInsuredInfo",
+        "registration_number": x.registration_number,
+        "insured": false,
+        "voluntary_insurance": null,
+        "synthetic": true,
+    }))
+    .into_response()
+}
+
 async fn taxpayer(State(p): State<People>, Path(reg): Path<String>) -> Response {
     let Some(x) = person(&p, &reg) else {
         return not_found("Татвар төлөгч / taxpayer");
@@ -158,12 +172,29 @@ pub async fn start(bind: std::net::IpAddr, citizens: &Value) -> anyhow::Result<S
             },
         );
     }
+    // The first citizen's children (the identity demo's mandates): one under 16, one over.
+    if let Some(family) = citizens[0]["name"]
+        .as_str()
+        .and_then(|n| n.split(' ').next())
+    {
+        for (given, reg) in [("Тэмүүлэн", "УБ15150111"), ("Номин", "УБ09150122")] {
+            people.insert(
+                reg.to_owned(),
+                Person {
+                    given: given.to_owned(),
+                    father: family.to_owned(),
+                    registration_number: reg.to_owned(),
+                },
+            );
+        }
+    }
     let people: People = Arc::new(people);
     let app = Router::new()
         .route("/gasr/citizens/{reg}", get(id_card))
         .route("/gasr/births/{reg}", get(birth))
         .route("/gasr/marriages/{reg}", get(marriage))
         .route("/gasi/insurees/{reg}", get(work_history))
+        .route("/gasi/insured/{reg}", get(insured))
         .route("/mta/individuals/{reg}", get(taxpayer))
         .route("/court/cases/{no}", get(case_status))
         .route("/notaries/acts/{no}", get(notarial_act))

@@ -81,13 +81,13 @@ fn contract_pdf(a: &str, b: &str) -> Vec<u8> {
     out
 }
 
-struct Holder {
+pub(crate) struct Holder {
     key: SoftwareSigner,
     cert: ParsedCert,
     chain: Vec<ParsedCert>,
 }
 
-fn holder(data: &Path, p12: &str) -> anyhow::Result<Holder> {
+pub(crate) fn holder(data: &Path, p12: &str) -> anyhow::Result<Holder> {
     let bytes = std::fs::read(data.join(p12)).with_context(|| format!("cannot read {p12}"))?;
     let c = tamga_keys::read_pkcs12(&bytes, DEMO_PIN)?;
     let key = SoftwareSigner::from_pkcs8("demo", &c.key_pkcs8)?;
@@ -106,6 +106,58 @@ fn holder(data: &Path, p12: &str) -> anyhow::Result<Holder> {
         cert,
         chain: certs,
     })
+}
+
+/// Signs `pdf` by each holder in turn (PAdES B-T with the demo TSA), then adds the validation
+/// data (DSS) and a document time-stamp: PAdES B-LTA.
+pub(crate) fn sign_b_lta(
+    trust: &Arc<TrustServices>,
+    signers: &[(&Holder, &str, &str)],
+    mut pdf: Vec<u8>,
+) -> anyhow::Result<Vec<u8>> {
+    let trust_ts = Arc::clone(trust);
+    let tsa = move |req: &[u8]| -> Result<Vec<u8>, String> { Ok(trust_ts.timestamp(req)) };
+    let trust_ocsp = Arc::clone(trust);
+    let ocsp = move |url: &str, req: &[u8]| -> Result<Vec<u8>, String> {
+        let ca = url
+            .trim_end_matches("/ocsp")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let t = Arc::clone(&trust_ocsp);
+        let req = req.to_vec();
+        Ok(tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async move { t.ocsp(&ca, &req).await })
+        }))
+    };
+    let now = tamga_pki::builder::now();
+    let mut lt_certs: Vec<ParsedCert> = Vec::new();
+    for (p, field, reason) in signers {
+        pdf = sign_pdf(
+            &pdf,
+            &PdfSignOptions {
+                signer: &p.key,
+                cert: &p.cert,
+                chain: &p.chain,
+                time: now,
+                field: Some((*field).into()),
+                reason: Some((*reason).into()),
+                location: Some("Улаанбаатар / Ulaanbaatar".into()),
+                certify: None,
+                timestamp: Some(&tsa),
+            },
+        )?;
+        lt_certs.push(p.cert.clone());
+        lt_certs.extend(p.chain.iter().cloned());
+    }
+    if let Some(cms) = tamga_sign::pades::last_signature_contents(&pdf) {
+        lt_certs.extend(tamga_sign::ltv::timestamp_certificates(&cms));
+    }
+    let data_lt = tamga_sign::ltv::collect(&lt_certs, &ocsp, now)
+        .map_err(|e| anyhow::anyhow!("B-LT data: {e}"))?;
+    pdf = add_dss(&pdf, &data_lt)?;
+    Ok(add_document_timestamp(&pdf, &tsa)?)
 }
 
 /// Signs the demo contract once (kept in `<data>/documents/`) and describes it for demo.json.
@@ -150,57 +202,21 @@ pub async fn ensure(
             holder(data, &b_p12)?,
             holder(data, &n_p12)?,
         ];
-        let trust_ts = Arc::clone(trust);
-        let tsa = move |req: &[u8]| -> Result<Vec<u8>, String> { Ok(trust_ts.timestamp(req)) };
-        let trust_ocsp = Arc::clone(trust);
-        let ocsp = move |url: &str, req: &[u8]| -> Result<Vec<u8>, String> {
-            let ca = url
-                .trim_end_matches("/ocsp")
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let t = Arc::clone(&trust_ocsp);
-            let req = req.to_vec();
-            Ok(tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(async move { t.ocsp(&ca, &req).await })
-            }))
-        };
         let translit = |s: &str| crate::demo_contract::latin(s);
-        let mut pdf = contract_pdf(&translit(&a_name), &translit(&b_name));
+        let pdf = contract_pdf(&translit(&a_name), &translit(&b_name));
         let reasons = [
             "Худалдагч: гэрээг зөвшөөрөв / Seller agrees",
             "Худалдан авагч: гэрээг зөвшөөрөв / Buyer agrees",
             "Нотариатаар гэрчлэв: хоёр талын гарын үсгийг / Notarised over both signatures",
         ];
         let fields = ["Seller", "Buyer", "Notary"];
-        let now = tamga_pki::builder::now();
-        let mut lt_certs: Vec<ParsedCert> = Vec::new();
-        for (i, p) in parties.iter().enumerate() {
-            pdf = sign_pdf(
-                &pdf,
-                &PdfSignOptions {
-                    signer: &p.key,
-                    cert: &p.cert,
-                    chain: &p.chain,
-                    time: now,
-                    field: Some(fields[i].into()),
-                    reason: Some(reasons[i].into()),
-                    location: Some("Улаанбаатар / Ulaanbaatar".into()),
-                    certify: None,
-                    timestamp: Some(&tsa),
-                },
-            )?;
-            lt_certs.push(p.cert.clone());
-            lt_certs.extend(p.chain.iter().cloned());
-        }
-        if let Some(cms) = tamga_sign::pades::last_signature_contents(&pdf) {
-            lt_certs.extend(tamga_sign::ltv::timestamp_certificates(&cms));
-        }
-        let data_lt = tamga_sign::ltv::collect(&lt_certs, &ocsp, now)
-            .map_err(|e| anyhow::anyhow!("demo B-LT data: {e}"))?;
-        pdf = add_dss(&pdf, &data_lt)?;
-        pdf = add_document_timestamp(&pdf, &tsa)?;
+        let signers: Vec<(&Holder, &str, &str)> = parties
+            .iter()
+            .zip(fields)
+            .zip(reasons)
+            .map(|((p, f), r)| (p, f, r))
+            .collect();
+        let pdf = sign_b_lta(trust, &signers, pdf)?;
         crate::demo::write_atomically(&signed_path, &pdf)?;
     }
     let pdf = std::fs::read(&signed_path)?;

@@ -472,36 +472,59 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
         write(&data.join(&rel).join("chain.pem"), &chain_pem("mn-gov-ca")?)?;
         organisations.push(json!({ "id": id, "name": name, "organization_identifier": format!("NTRMN-{register}"), "gateway_dns": dns, "files": files }));
     }
-    // An official of the registration authority, signing on its behalf.
-    let official_reg =
-        RegistrationNumber::parse("УБ00151530").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let key = SoftwareSigner::generate("official", KeyAlgorithm::EcP256)?;
-    let spec = IssueSpec {
-        profile: Profile::Official,
-        subject: official_name(
+    // Officials signing on their organisation's behalf: the registration authority's (the
+    // notary demo) and the social insurance authority's (the portal's back office).
+    let mut officials = Vec::new();
+    for (given, family, reg, org, org_mn, org_register, dir) in [
+        (
             "Сарнай",
             "Дамдин",
-            &official_reg,
+            "УБ00151530",
+            "gasr",
             "Улсын бүртгэлийн ерөнхий газар",
             "9000001",
-            "Мэргэжилтэн / Officer",
-        )?,
-        spki_der: key.public_key_der().to_vec(),
-        alt_names: vec![registration_alt_name(&official_reg)?],
-        validity_days: 730,
-    };
-    let (der, serial) = trust
-        .issue("mn-gov-ca", spec, "demo", "demo official")
-        .await?;
-    let official_rel = Path::new("holders/official-gasr");
-    holder(
-        &data.join(official_rel),
-        "sign",
-        "mn-gov-ca",
-        &key,
-        &der,
-        "Сарнай Дамдин (official)",
-    )?;
+            "official-gasr",
+        ),
+        (
+            "Ганбаатар",
+            "Батсүх",
+            "УБ01151544",
+            "gasi",
+            "Нийгмийн даатгалын ерөнхий газар",
+            "9000004",
+            "official-gasi",
+        ),
+    ] {
+        let official_reg = RegistrationNumber::parse(reg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let key = SoftwareSigner::generate("official", KeyAlgorithm::EcP256)?;
+        let spec = IssueSpec {
+            profile: Profile::Official,
+            subject: official_name(
+                given,
+                family,
+                &official_reg,
+                org_mn,
+                org_register,
+                "Мэргэжилтэн / Officer",
+            )?,
+            spki_der: key.public_key_der().to_vec(),
+            alt_names: vec![registration_alt_name(&official_reg)?],
+            validity_days: 730,
+        };
+        let (der, serial) = trust
+            .issue("mn-gov-ca", spec, "demo", "demo official")
+            .await?;
+        let official_rel = Path::new("holders").join(dir);
+        holder(
+            &data.join(&official_rel),
+            "sign",
+            "mn-gov-ca",
+            &key,
+            &der,
+            &format!("{given} {family} (official)"),
+        )?;
+        officials.push(json!({ "name": format!("{given} {family}"), "registration_number": reg, "organisation": org, "pkcs12": official_rel.join("sign.p12"), "certificate": official_rel.join("sign.crt.pem"), "serial": serial }));
+    }
     let on_token = token_citizen_value(trust, data).await;
     let value = json!({
         "demo_pin": DEMO_PIN,
@@ -513,7 +536,7 @@ pub async fn seed(trust: &Arc<TrustServices>, data: &Path) -> anyhow::Result<Val
         }).collect::<Vec<_>>(),
         "citizens": citizens,
         "organisations": organisations,
-        "officials": [{ "name": "Сарнай Дамдин", "organisation": "gasr", "pkcs12": official_rel.join("sign.p12"), "certificate": official_rel.join("sign.crt.pem"), "serial": serial }],
+        "officials": officials,
     });
     write(&state, &serde_json::to_string_pretty(&value)?)?;
     Ok(value)

@@ -120,6 +120,22 @@ const SERVICES: &[(&str, &str, &str, &str, bool, &str)] = &[
         "/mta/individuals",
     ),
     (
+        "gasi",
+        "WS100512_checkIsInsuredInfo",
+        "Даатгуулагч эсэх",
+        "Whether a person is insured",
+        true,
+        "/gasi/insured",
+    ),
+    (
+        "gasi",
+        "submitApplication",
+        "Иргэний өргөдөл хүлээн авах",
+        "Receive a citizen's application",
+        true,
+        "@office/gasi",
+    ),
+    (
         "court",
         "caseStatus",
         "Хэргийн явц",
@@ -160,6 +176,11 @@ const RIGHTS: &[(&str, &str, &str, u32)] = &[
     ("gasi", "WS100507_getInsureeWorkHistoryInfo", "mta", 0),
     ("mta", "WS100622_getIndividualInfo", "gasi", 0),
     ("mta", "WS100622_getIndividualInfo", "state-bank", 0),
+    // The portal operator fetches evidence for once-only applications and delivers them.
+    ("gasr", "WS100101_getCitizenIDCardInfo", "khur", 0),
+    ("gasr", "WS100102_getCitizenBirthInfo", "khur", 0),
+    ("gasi", "WS100512_checkIsInsuredInfo", "khur", 0),
+    ("gasi", "submitApplication", "khur", 0),
     ("court", "caseStatus", "group:gov-agencies", 0),
     ("court", "caseStatus", "notaries", 0),
     ("notaries", "verifyNotarialAct", "state-bank", 0),
@@ -364,7 +385,11 @@ pub async fn start(started: &Started, data: &Path, country: &Value) -> anyhow::R
             .map(|s| {
                 (
                     format!("{sub}/{}", s.1),
-                    format!("http://{backends}{}", s.5),
+                    // `@office/ORG`: the node's own back office receives delivered applications.
+                    match s.5.strip_prefix("@office/") {
+                        Some(org) => format!("{}/office/api/inbound/{org}", started.base_url),
+                        None => format!("http://{backends}{}", s.5),
+                    },
                 )
             })
             .collect();

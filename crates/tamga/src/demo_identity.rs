@@ -506,6 +506,7 @@ pub async fn connect_portal(
         client_id: "citizen-portal".into(),
         client_secret: secret,
         redirect_uri: redirect,
+        acr: None,
     });
     let khur = crate::demo_exchange::subsystem_id("khur")?;
     let member = khur

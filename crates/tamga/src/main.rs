@@ -12,6 +12,7 @@ mod demo_contract;
 mod demo_country;
 mod demo_exchange;
 mod demo_identity;
+mod demo_portal;
 mod exchange_cli;
 mod exchange_role;
 mod id_cli;

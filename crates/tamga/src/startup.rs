@@ -47,6 +47,11 @@ pub struct Started {
     pub identity: Option<Arc<tamga_id::Provider>>,
     /// The portal's citizen accounts (sign-in, data tracker), when the portal role runs.
     pub portal: Option<Arc<tamga_portal::account::Accounts>>,
+    /// The portal's applications and back office.
+    pub applications: Option<(
+        Arc<tamga_portal::applications::Applications>,
+        Arc<tamga_portal::office_http::Office>,
+    )>,
 }
 
 /// Runs once the node listens (the demo seeds its country and writes its manifest here).
@@ -193,6 +198,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         .unwrap_or_else(|| format!("http://{local_addr}"));
     let mut trust = None;
     let mut portal = None;
+    let mut applications = None;
     let mut builder = NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION"))
         .request_timeout(Duration::from_secs(config.node.request_timeout_secs))
         .shutdown_grace(Duration::from_secs(config.node.shutdown_grace_secs));
@@ -297,6 +303,31 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 accounts.set_store(store.clone());
                 let (routes, api) = tamga_portal::http::routes(Arc::clone(&accounts));
                 builder = builder.merge(routes, api);
+                let apps = Arc::new(tamga_portal::applications::Applications::new(Arc::clone(
+                    &accounts,
+                )));
+                apps.set_public_base(&base_url);
+                if let Some(relay) = &config.portal.smtp_relay {
+                    apps.set_smtp(tamga_portal::notify::SmtpSettings {
+                        relay: relay.clone(),
+                        from: config.portal.smtp_from.clone(),
+                    });
+                }
+                let office = Arc::new(tamga_portal::office_http::Office {
+                    accounts: Arc::new(tamga_portal::account::Accounts::default()),
+                    apps: Arc::clone(&apps),
+                });
+                office.accounts.set_store(store.clone());
+                builder = builder
+                    .merge(
+                        tamga_portal::apply_http::routes(Arc::clone(&apps)),
+                        utoipa::openapi::OpenApi::default(),
+                    )
+                    .merge(
+                        tamga_portal::office_http::routes(Arc::clone(&office)),
+                        utoipa::openapi::OpenApi::default(),
+                    );
+                applications = Some((apps, office));
                 portal = Some(accounts);
             }
             Role::Ledger | Role::Witness | Role::Registry | Role::Gateway | Role::Identity => {}
@@ -346,6 +377,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         store: store.clone(),
         identity,
         portal,
+        applications,
     };
     Ok((node, store, started))
 }

@@ -1,0 +1,43 @@
+-- Once-only applications: what the citizen applied for (and for whom), the evidence fetched
+-- over the exchange, the answers to what no register holds, the signed application, its
+-- delivery and the decision; the citizen's inbox; verification codes printed on issued
+-- documents; where to send notifications; and which officials act for which organisation.
+CREATE TABLE portal_applications (
+    application_id        TEXT PRIMARY KEY NOT NULL,
+    applicant             TEXT NOT NULL,
+    subject               TEXT NOT NULL,
+    service_id            TEXT NOT NULL,
+    provider              TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    record                TEXT NOT NULL,
+    document              BYTEA,
+    signed                BYTEA,
+    decision_document_id  TEXT,
+    created_at_ms         BIGINT NOT NULL,
+    updated_at_ms         BIGINT NOT NULL
+);
+CREATE INDEX portal_applications_applicant ON portal_applications (applicant);
+CREATE INDEX portal_applications_provider ON portal_applications (provider, status);
+CREATE TABLE portal_inbox (
+    owner           TEXT NOT NULL,
+    at_ms           BIGINT NOT NULL,
+    application_id  TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    text_mn         TEXT NOT NULL,
+    text_en         TEXT NOT NULL
+);
+CREATE INDEX portal_inbox_owner ON portal_inbox (owner, at_ms);
+CREATE TABLE portal_verification_codes (
+    code            TEXT PRIMARY KEY NOT NULL,
+    document_id     TEXT NOT NULL,
+    created_at_ms   BIGINT NOT NULL
+);
+CREATE TABLE portal_contacts (
+    owner           TEXT PRIMARY KEY NOT NULL,
+    email           TEXT NOT NULL
+);
+CREATE TABLE office_officials (
+    registration_number  TEXT PRIMARY KEY NOT NULL,
+    organisation         TEXT NOT NULL,
+    name                 TEXT NOT NULL
+);
