@@ -35,7 +35,7 @@ pub(crate) fn page(status: StatusCode, html: String) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -118,6 +118,19 @@ async fn service(Path(id): Path<String>, Query(q): Query<ListQuery>) -> Response
             ),
         ),
     }
+}
+
+/// Noto Sans (OFL), Latin + Cyrillic subset with Ө ө Ү ү: cached for a year, so a rural
+/// connection fetches it once.
+async fn font(bytes: &'static [u8]) -> Response {
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("font/woff2"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    r
 }
 
 async fn accessibility(Query(q): Query<ListQuery>) -> Response {
@@ -503,6 +516,14 @@ pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
         .route("/portal/services/{id}", get(service))
         .route("/portal/api/services", get(api_services))
         .route("/portal/accessibility", get(accessibility))
+        .route(
+            "/portal/static/noto-sans.woff2",
+            get(|| font(tamga_pdfa::NOTO_SANS_REGULAR_WOFF2)),
+        )
+        .route(
+            "/portal/static/noto-sans-bold.woff2",
+            get(|| font(tamga_pdfa::NOTO_SANS_BOLD_WOFF2)),
+        )
         .merge(citizen);
     (router, PortalApi::openapi())
 }

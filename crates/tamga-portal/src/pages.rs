@@ -6,7 +6,12 @@ use tamga_http::html::{BASE_CSS, esc, t};
 
 use crate::catalogue::{Catalogue, LIFE_EVENTS, Service};
 
-const PORTAL_CSS: &str = "table{border-collapse:collapse;width:100%;font-size:16px}th,td{border-bottom:1px solid #b1b4b6;padding:8px;text-align:left;vertical-align:top}\
+const PORTAL_CSS: &str = "@font-face{font-family:'Noto Sans';src:url(/portal/static/noto-sans.woff2) format('woff2');font-display:swap}\
+@font-face{font-family:'Noto Sans';font-weight:700;src:url(/portal/static/noto-sans-bold.woff2) format('woff2');font-display:swap}\
+body,button,input,select,textarea{font-family:'Noto Sans',Arial,sans-serif}.error{color:#d4351c;font-weight:700}\
+.tag{background:#1d70b8;color:#fff;padding:2px 8px}dl.summary div{display:flex;gap:16px;border-bottom:1px solid #b1b4b6;padding:8px 0}dl.summary dt{font-weight:700;flex:0 0 40%}dl.summary dd{margin:0}\
+.panel{border-left:5px solid #00703c;padding:4px 12px;margin:12px 0}\
+table{border-collapse:collapse;width:100%;font-size:16px}th,td{border-bottom:1px solid #b1b4b6;padding:8px;text-align:left;vertical-align:top}\
 select{font-size:19px;padding:5px;border:2px solid #0b0c0c}ul.plain{list-style:none;padding:0}ul.plain li{margin:0 0 12px}\
 dl.summary{display:grid;grid-template-columns:minmax(8em,30%) 1fr;gap:8px 16px}dl.summary dt{font-weight:700}\
 .tag{display:inline-block;background:#cce2d8;color:#005a30;padding:2px 6px;font-size:16px}\
