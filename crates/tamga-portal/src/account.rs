@@ -63,6 +63,7 @@ impl Citizen {
 }
 
 struct Flow {
+    next: String,
     state: String,
     nonce: String,
     verifier: String,
@@ -100,6 +101,7 @@ pub struct Accounts {
     validator: RwLock<Option<String>>,
     oidc: RwLock<Option<OidcSettings>>,
     tracker: RwLock<Option<TrackerSettings>>,
+    once_only: RwLock<Vec<String>>,
     flows: Mutex<HashMap<[u8; 32], Flow>>,
     sessions: Mutex<HashMap<[u8; 32], Citizen>>,
     http: reqwest::Client,
@@ -115,6 +117,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn pct(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Percent-encoding for header values and path segments (RFC 3986 §2.1: everything but the
+/// unreserved characters, spaces as `%20`); the form encoding's `+` would reach the data
+/// tracker as a literal plus.
+pub(crate) fn pct_header(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Accounts {
@@ -283,6 +300,20 @@ impl Accounts {
             .map_err(|e| e.to_string())
     }
 
+    /// The catalogue services that can be applied for online.
+    pub fn set_once_only(&self, ids: Vec<String>) {
+        *self.once_only.write().unwrap_or_else(|p| p.into_inner()) = ids;
+    }
+
+    /// Whether a catalogue service can be applied for online.
+    pub fn is_once_only(&self, id: &str) -> bool {
+        self.once_only
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|s| s == id)
+    }
+
     /// Turns on sign-in.
     pub fn set_oidc(&self, s: OidcSettings) {
         *self.oidc.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
@@ -304,15 +335,26 @@ impl Accounts {
         &self.http
     }
 
+    pub(crate) fn oidc_settings(&self) -> Option<OidcSettings> {
+        self.oidc()
+    }
+
     fn oidc(&self) -> Option<OidcSettings> {
         self.oidc.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Starts a sign-in: the flow cookie to set and where to send the browser.
-    pub fn start(&self, lang: &str) -> Option<(String, String)> {
+    pub fn start(&self, lang: &str, next: Option<&str>) -> Option<(String, String)> {
         let o = self.oidc()?;
         let cookie = random_token();
         let flow = Flow {
+            // Only a path on this site (no scheme, no `//host`): never an open redirect.
+            next: next
+                .filter(|n| {
+                    n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.is_ascii()
+                })
+                .unwrap_or("")
+                .to_owned(),
             state: random_token(),
             nonce: random_token(),
             verifier: random_token(),
@@ -339,14 +381,14 @@ impl Accounts {
         Some((cookie, url))
     }
 
-    /// Finishes a sign-in; returns the session cookie.
+    /// Finishes a sign-in; returns the session cookie and where the citizen was going.
     pub async fn finish(
         &self,
         flow_cookie: Option<&str>,
         code: &str,
         state: &str,
         iss: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<(String, String), String> {
         let o = self.oidc().ok_or("sign-in is not configured")?;
         let flow = flow_cookie
             .and_then(|c| lock(&self.flows).remove(&sha256(c.as_bytes())))
@@ -432,7 +474,7 @@ impl Accounts {
         let t = now();
         sessions.retain(|_, c| c.expires > t);
         sessions.insert(sha256(cookie.as_bytes()), citizen);
-        Ok(cookie)
+        Ok((cookie, flow.next))
     }
 
     /// The citizen of a session cookie.
@@ -483,14 +525,21 @@ impl Accounts {
                     t.consumer_url.trim_end_matches('/')
                 ))
                 .header("X-Road-Client", &t.client)
-                .header("X-Tamga-Data-Subject", pct(&citizen.registration_number))
+                .header(
+                    "X-Tamga-Data-Subject",
+                    pct_header(&citizen.registration_number),
+                )
                 .header(
                     "X-Tamga-Purpose",
-                    pct("Иргэн өөрийн мэдээллийн ашиглалтыг харах / citizen views use of own data"),
+                    pct_header(
+                        "Иргэн өөрийн мэдээллийн ашиглалтыг харах / citizen views use of own data",
+                    ),
                 )
                 .header(
                     "X-Tamga-Legal-Basis",
-                    pct("Хувь хүний мэдээлэл хамгаалах тухай хууль / Personal Data Protection Law"),
+                    pct_header(
+                        "Хувь хүний мэдээлэл хамгаалах тухай хууль / Personal Data Protection Law",
+                    ),
                 )
                 .send()
                 .await;

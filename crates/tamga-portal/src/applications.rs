@@ -22,6 +22,7 @@ use serde_json::Value;
 use tamga_id::credentials::{random_token, sha256};
 use tamga_store::{Application, InboxMessage};
 
+use crate::account::pct_header as pct;
 use crate::account::{Accounts, Citizen};
 use crate::notify::{SmtpSettings, send};
 
@@ -187,14 +188,12 @@ pub struct Applications {
     sealer: RwLock<Option<Arc<dyn Sealer>>>,
     smtp: RwLock<Option<SmtpSettings>>,
     public_base: RwLock<String>,
+    /// Signing through the identity role's CSC API.
+    pub remote: crate::remote_sign::RemoteSigning,
 }
 
 fn read<T: Clone>(l: &RwLock<T>) -> T {
     l.read().unwrap_or_else(|p| p.into_inner()).clone()
-}
-
-fn pct(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A verification code: 60 random bits in Crockford's base32, `XXXX-XXXX-XXXX`.
@@ -236,11 +235,14 @@ impl Applications {
             sealer: RwLock::new(None),
             smtp: RwLock::new(None),
             public_base: RwLock::new(String::new()),
+            remote: crate::remote_sign::RemoteSigning::default(),
         }
     }
 
     /// The services that can be applied for online.
     pub fn set_services(&self, s: Vec<OnceOnlyService>) {
+        self.accounts
+            .set_once_only(s.iter().map(|x| x.service_id.clone()).collect());
         *self.services.write().unwrap_or_else(|p| p.into_inner()) = s;
     }
 

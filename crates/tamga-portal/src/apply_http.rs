@@ -533,6 +533,18 @@ async fn application_page(
     b.push_str("</dl>");
     let complete =
         r.consent_at_ms.is_some() && s.questions.iter().all(|q| r.answers.contains_key(&q.key));
+    if app.status == "draft" && complete && a.remote.enabled() {
+        b.push_str(&format!(
+            "<h2>{h}</h2><p>{p}</p><form method=\"post\" action=\"/portal/applications/{id}/remote-sign?lang={lang}\">{csrf}\
+<button type=\"submit\">{go}</button></form><p class=\"hint\">{or}</p>",
+            id = esc(id),
+            h = t(lang, "Гарын үсэг зурж илгээх", "Sign and send"),
+            p = t(lang, "ДАН-ий алсын гарын үсгээр: иргэний үнэмлэхээрээ нэвтэрч, юунд гарын үсэг зурахаа харж батална.", "With your DAN remote signing certificate: sign in with your ID card, see what you sign, confirm."),
+            csrf = csrf_field(c),
+            go = t(lang, "Алсын гарын үсгээр гарын үсэг зурах", "Sign with my remote signing certificate"),
+            or = t(lang, "Эсвэл өөрийн хэрэгслээр:", "Or with your own signing tool:"),
+        ));
+    }
     if app.status == "draft" && complete {
         b.push_str(&format!(
             "<h2>{h}</h2><ol><li><a href=\"/portal/applications/{id}/document\" download>{dl}</a></li><li>{sign}</li></ol>\
@@ -699,6 +711,94 @@ async fn reply_post(
             private(Redirect::to(&format!("/portal/applications/{id}?lang={lang}")).into_response())
         }
         Err(e) => application_page(&a, &c, lang, &id, Some(e)).await,
+    }
+}
+
+const SIGN_FLOW: &str = "tamga_portal_sign";
+
+async fn remote_start(
+    State(a): State<Arc<Applications>>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LangQ>,
+    axum::Form(f): axum::Form<Form>,
+) -> Response {
+    let lang = lang_of(q.lang.as_deref());
+    let Some(c) = signed_in(&a, &h) else {
+        return to_signin(lang);
+    };
+    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return forbidden();
+    }
+    match a.remote.start(&a, &c, &id).await {
+        Ok((flow, url)) => {
+            let mut r = Redirect::to(&url).into_response();
+            r.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                crate::http::set_cookie(SIGN_FLOW, &flow, 600),
+            );
+            private(r)
+        }
+        Err(e) => application_page(&a, &c, lang, &id, Some(e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct SignBack {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+async fn remote_callback(
+    State(a): State<Arc<Applications>>,
+    h: HeaderMap,
+    Query(q): Query<SignBack>,
+) -> Response {
+    let Some(c) = signed_in(&a, &h) else {
+        return to_signin("mn");
+    };
+    let (Some(code), Some(state), None) = (&q.code, &q.state, &q.error) else {
+        let why = q
+            .error
+            .clone()
+            .unwrap_or_else(|| "code or state missing".into());
+        return show(
+            "mn",
+            StatusCode::BAD_REQUEST,
+            "400",
+            "/portal/applications",
+            &format!(
+                "<h1>Гарын үсэг зурсангүй / Not signed</h1><p>{}</p><p><a href=\"/portal/applications\">Миний өргөдлүүд / My applications</a></p>",
+                esc(&why)
+            ),
+        );
+    };
+    match a
+        .remote
+        .callback(&a, &c, cookie(&h, SIGN_FLOW).as_deref(), code, state)
+        .await
+    {
+        Ok(crate::remote_sign::Next::Authorize(url)) => private(Redirect::to(&url).into_response()),
+        Ok(crate::remote_sign::Next::Done(id)) => {
+            let mut r = Redirect::to(&format!("/portal/applications/{id}")).into_response();
+            r.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                crate::http::set_cookie(SIGN_FLOW, "", 0),
+            );
+            private(r)
+        }
+        Err(e) => show(
+            "mn",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "422",
+            "/portal/applications",
+            &format!(
+                "<h1>Гарын үсэг зурсангүй / Not signed</h1><p>{} / {}</p><p><a href=\"/portal/applications\">Миний өргөдлүүд / My applications</a></p>",
+                esc(&e.mn),
+                esc(&e.en)
+            ),
+        ),
     }
 }
 
@@ -949,6 +1049,8 @@ pub fn routes(apps: Arc<Applications>) -> Router {
             post(sign_post).layer(axum::extract::DefaultBodyLimit::max(10 * 1024 * 1024)),
         )
         .route("/portal/applications/{id}/reply", post(reply_post))
+        .route("/portal/applications/{id}/remote-sign", post(remote_start))
+        .route("/portal/remote-sign/callback", get(remote_callback))
         .route("/portal/inbox", get(inbox).post(inbox_post))
         .route("/portal/verify/code", get(verify_code))
         .route(

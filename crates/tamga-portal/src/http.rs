@@ -23,6 +23,7 @@ struct ListQuery {
     event: Option<String>,
     provider: Option<String>,
     lang: Option<String>,
+    next: Option<String>,
 }
 
 pub(crate) fn lang_of(l: Option<&str>) -> &'static str {
@@ -99,11 +100,18 @@ async fn services(Query(q): Query<ListQuery>) -> Response {
     )
 }
 
-async fn service(Path(id): Path<String>, Query(q): Query<ListQuery>) -> Response {
+async fn service(
+    State(a): State<Arc<Accounts>>,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let lang = lang_of(q.lang.as_deref());
     let c = Catalogue::embedded();
     match c.service(&id) {
-        Some(s) => page(StatusCode::OK, pages::service(lang, c, s)),
+        Some(s) => page(
+            StatusCode::OK,
+            pages::service(lang, c, s, a.is_once_only(&s.id)),
+        ),
         None => page(
             StatusCode::NOT_FOUND,
             pages::layout(
@@ -185,7 +193,7 @@ pub(crate) fn private(mut r: Response) -> Response {
 
 async fn signin(State(a): State<Arc<Accounts>>, Query(q): Query<ListQuery>) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    match a.start(lang) {
+    match a.start(lang, q.next.as_deref()) {
         Some((flow, url)) => {
             let mut r = Redirect::to(&url).into_response();
             r.headers_mut()
@@ -222,8 +230,13 @@ async fn callback(
         _ => Err("code or state missing".into()),
     };
     match result {
-        Ok(session) => {
-            let mut r = Redirect::to("/portal/my-data").into_response();
+        Ok((session, next)) => {
+            let to = if next.starts_with("/portal/") {
+                next
+            } else {
+                "/portal/my-data".to_owned()
+            };
+            let mut r = Redirect::to(&to).into_response();
             let h = r.headers_mut();
             h.append(
                 header::SET_COOKIE,
@@ -242,8 +255,19 @@ async fn callback(
     }
 }
 
-async fn signout(State(a): State<Arc<Accounts>>, headers: HeaderMap) -> Response {
-    a.sign_out(cookie(&headers, SESSION_COOKIE).as_deref());
+async fn signout(
+    State(a): State<Arc<Accounts>>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let session = cookie(&headers, SESSION_COOKIE);
+    // A cross-site form cannot sign a citizen out: the token must be the session's.
+    if let Some(c) = a.citizen(session.as_deref())
+        && !c.csrf_ok(&f.csrf)
+    {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    a.sign_out(session.as_deref());
     let mut r = Redirect::to("/portal").into_response();
     r.headers_mut()
         .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
@@ -373,6 +397,8 @@ struct ShareForm {
     recipient: String,
     days: String,
     #[serde(default)]
+    csrf: String,
+    #[serde(default)]
     lang: Option<String>,
 }
 
@@ -386,6 +412,9 @@ async fn share(
     let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
         return private(Redirect::to("/portal/signin").into_response());
     };
+    if !citizen.csrf_ok(&f.csrf) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     let days = f.days.trim().parse::<i64>().unwrap_or(0);
     let result = a
         .share(&citizen, &id, &f.recipient, days)
@@ -394,14 +423,24 @@ async fn share(
     wallet_page(&a, &citizen, lang, Some(result)).await
 }
 
+#[derive(Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
 async fn revoke(
     State(a): State<Arc<Accounts>>,
     headers: HeaderMap,
     Path(share_id): Path<String>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let Some(citizen) = a.citizen(cookie(&headers, SESSION_COOKIE).as_deref()) else {
         return private(Redirect::to("/portal/signin").into_response());
     };
+    if !citizen.csrf_ok(&f.csrf) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
     match a.revoke_share(&citizen, &share_id).await {
         Ok(true) => private(Redirect::to("/portal/wallet").into_response()),
         Ok(false) => StatusCode::NOT_FOUND.into_response(),
@@ -494,6 +533,7 @@ struct PortalApi;
 /// The portal's routes and their OpenAPI description.
 pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
     let citizen = Router::new()
+        .route("/portal/services/{id}", get(service))
         .route("/portal/signin", get(signin))
         .route("/portal/callback", get(callback))
         .route("/portal/signout", axum::routing::post(signout))
@@ -513,7 +553,6 @@ pub fn routes(accounts: Arc<Accounts>) -> (Router, utoipa::openapi::OpenApi) {
     let router = Router::new()
         .route("/portal", get(home))
         .route("/portal/services", get(services))
-        .route("/portal/services/{id}", get(service))
         .route("/portal/api/services", get(api_services))
         .route("/portal/accessibility", get(accessibility))
         .route(

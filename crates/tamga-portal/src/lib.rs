@@ -6,6 +6,7 @@
 //! - [`account`]: sign-in through the identity role (OIDC), "who used my data", the wallet.
 //! - [`applications`]: once-only applications, delivery over the exchange, decisions.
 //! - [`notify`]: e-mail over SMTP.
+//! - [`remote_sign`]: signing applications through the identity role's CSC API.
 //! - [`pages`], [`http`]: server-rendered bilingual pages and the catalogue API.
 //! - [`apply_http`], [`office_http`]: the application journey and the back office.
 
@@ -17,3 +18,4 @@ pub mod http;
 pub mod notify;
 pub mod office_http;
 pub mod pages;
+pub mod remote_sign;

@@ -65,7 +65,7 @@ fn show(lang: &str, status: StatusCode, title: &str, here: &str, body: &str) -> 
 
 async fn signin(State(o): State<Arc<Office>>, Query(q): Query<Q>) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    match o.accounts.start(lang) {
+    match o.accounts.start(lang, Some("/office")) {
         Some((flow, url)) => {
             let mut r = Redirect::to(&url).into_response();
             r.headers_mut()
@@ -93,7 +93,7 @@ async fn callback(State(o): State<Arc<Office>>, h: HeaderMap, Query(q): Query<Q>
         _ => Err("code or state missing".into()),
     };
     match result {
-        Ok(session) => {
+        Ok((session, _)) => {
             let mut r = Redirect::to("/office").into_response();
             r.headers_mut()
                 .append(header::SET_COOKIE, office_cookie(SESSION, &session, 3600));

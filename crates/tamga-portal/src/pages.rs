@@ -11,6 +11,7 @@ const PORTAL_CSS: &str = "@font-face{font-family:'Noto Sans';src:url(/portal/sta
 body,button,input,select,textarea{font-family:'Noto Sans',Arial,sans-serif}.error{color:#d4351c;font-weight:700}\
 .tag{background:#1d70b8;color:#fff;padding:2px 8px}dl.summary div{display:flex;gap:16px;border-bottom:1px solid #b1b4b6;padding:8px 0}dl.summary dt{font-weight:700;flex:0 0 40%}dl.summary dd{margin:0}\
 .panel{border-left:5px solid #00703c;padding:4px 12px;margin:12px 0}\
+a.button{display:inline-block;background:#00703c;color:#fff;padding:8px 16px;text-decoration:none;font-weight:700;box-shadow:0 2px 0 #002d18}\
 table{border-collapse:collapse;width:100%;font-size:16px}th,td{border-bottom:1px solid #b1b4b6;padding:8px;text-align:left;vertical-align:top}\
 select{font-size:19px;padding:5px;border:2px solid #0b0c0c}ul.plain{list-style:none;padding:0}ul.plain li{margin:0 0 12px}\
 dl.summary{display:grid;grid-template-columns:minmax(8em,30%) 1fr;gap:8px 16px}dl.summary dt{font-weight:700}\
@@ -136,7 +137,7 @@ pub fn list(
 }
 
 /// A service: who provides it, what it needs and which of it the state fetches itself.
-pub fn service(lang: &str, c: &Catalogue, s: &Service) -> String {
+pub fn service(lang: &str, c: &Catalogue, s: &Service, apply: bool) -> String {
     let org = c.organisations.get(&s.provider_id);
     let provider = org
         .map(|o| t(lang, &o.name_mn, &o.name_en).to_owned())
@@ -183,8 +184,18 @@ pub fn service(lang: &str, c: &Catalogue, s: &Service) -> String {
         })
         .collect();
     let name = t(lang, &s.name_mn, &s.name_en);
+    let start = if apply {
+        format!(
+            "<p><a class=\"button\" role=\"button\" href=\"/portal/signin?lang={lang}&amp;next=/portal/services/{id}/apply%3Flang%3D{lang}\">{go}</a></p>",
+            lang = esc(lang),
+            id = esc(&s.id),
+            go = t(lang, "Онлайнаар өргөдөл гаргах", "Apply online"),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<a href=\"/portal/services?event={event}&amp;lang={lang}\">{back}</a><h1>{name}</h1>\
+        "<a href=\"/portal/services?event={event}&amp;lang={lang}\">{back}</a><h1>{name}</h1>{start}\
 <dl class=\"summary\"><dt>{lp}</dt><dd><a href=\"/portal/services?provider={pid}&amp;lang={lang}\">{provider}</a></dd>\
 <dt>{lf}</dt><dd>{fee}</dd><dt>{lt}</dt><dd>{deadline}</dd><dt>{lo}</dt><dd>{online}</dd>\
 <dt>{lb}</dt><dd>{basis}</dd></dl>\
@@ -367,7 +378,7 @@ pub fn my_data(
 <form method=\"get\" action=\"/portal/my-data\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
 <label for=\"org\">{fl}</label><select id=\"org\" name=\"org\">{options}</select>\
 <div><button type=\"submit\">{fb}</button></div></form>{table}\
-<form method=\"post\" action=\"/portal/signout\"><button type=\"submit\" class=\"secondary\">{so}</button></form>",
+<form method=\"post\" action=\"/portal/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">{so}</button></form>",
         h = t(
             lang,
             "Миний мэдээллийг хэн ашигласан бэ",
@@ -385,6 +396,7 @@ pub fn my_data(
         fl = t(lang, "Байгууллагаар шүүх", "Filter by organisation"),
         fb = t(lang, "Шүүх", "Filter"),
         so = t(lang, "Гарах", "Sign out"),
+        csrf = esc(&citizen.csrf),
         wl = t(lang, "Миний бичиг баримт", "My documents"),
     );
     layout(
@@ -448,10 +460,12 @@ pub fn wallet(
             } else {
                 format!(
                     "{} {} <form method=\"post\" action=\"/portal/shares/{}/revoke\" style=\"display:inline\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
 <button type=\"submit\" class=\"secondary\" style=\"margin:0\">{}</button></form>",
                     t(lang, "хүчинтэй, дуусах:", "valid until"),
                     tamga_http::html::date_of_ms(s.expires_at_ms),
                     esc(&s.share_id),
+                    esc(&citizen.csrf),
                     t(lang, "Цуцлах", "Revoke")
                 )
             };
@@ -478,6 +492,7 @@ pub fn wallet(
             "<section><h2>{title}</h2><p class=\"hint\">{issuer} · {added} · SHA-256 <code>{hash}</code></p>\
 <p><a href=\"/portal/wallet/{id}/download\">{dl}</a></p>{shares_table}\
 <form method=\"post\" action=\"/portal/wallet/{id}/share\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
 <label for=\"recipient-{id}\">{lr}</label><p class=\"hint\" id=\"recipient-hint-{id}\">{hr}</p>\
 <input type=\"text\" id=\"recipient-{id}\" name=\"recipient\" aria-describedby=\"recipient-hint-{id}\" autocomplete=\"organization\">\
 <label for=\"days-{id}\">{ld}</label><input type=\"text\" id=\"days-{id}\" name=\"days\" inputmode=\"numeric\" value=\"7\" style=\"max-width:5em\">\
@@ -487,6 +502,7 @@ pub fn wallet(
             added = tamga_http::html::date_of_ms(d.created_at_ms),
             hash = esc(&d.sha256.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()),
             dl = t(lang, "Татах", "Download"),
+            csrf = esc(&citizen.csrf),
             lang = esc(lang),
             lr = t(lang, "Хэнтэй хуваалцах", "Share with"),
             hr = t(lang, "Жишээ нь: Төрийн банк", "For example: State Bank"),

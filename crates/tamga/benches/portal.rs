@@ -65,16 +65,85 @@ fn main() {
             "/portal/services/voluntary-social-insurance",
         ),
     ] {
-        let url = format!("{base}{path}");
-        let size = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{size_download}", &url])
+        wrk(&format!("{base}{path}"), name, secs, None);
+    }
+    // Applications: the load generator (Python with pyHanko, as in CI) makes N applications
+    // and times each step; then the signed-in status page of the last one under wrk.
+    let Some(py) = std::env::var("TAMGA_PYTHON").ok().filter(|p| !p.is_empty()) else {
+        println!(
+            "(set TAMGA_PYTHON to a Python with pyHanko and requests for the application figures)"
+        );
+        return;
+    };
+    let n = std::env::var("TAMGA_BENCH_APPLICATIONS").unwrap_or_else(|_| "20".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/portal_application.py");
+    let out = Command::new(py)
+        .arg(script)
+        .arg(dir.path().join("demo"))
+        .arg(&n)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    println!();
+    println!("{n} applications, one after another (ms; human steps excluded)");
+    println!("| step | p50 | p95 | max |");
+    println!("|---|---:|---:|---:|");
+    for (k, what) in [
+        ("fetch", "consent → 3 evidence fetches over Khur"),
+        ("document", "PDF/A application file"),
+        ("sign", "PAdES B-T by pyHanko (TSA over HTTP)"),
+        (
+            "submit",
+            "signature validation + delivery over the exchange",
+        ),
+        ("total", "end to end (fetch + document + sign + submit)"),
+    ] {
+        let s = &v["steps_ms"][k];
+        println!("| {what} | {} | {} | {} |", s["p50"], s["p95"], s["max"]);
+    }
+    println!();
+    let cookie = v["cookie"].as_str().unwrap().to_owned();
+    let status = v["status_page"].as_str().unwrap().to_owned();
+    println!("| page | requests/s | p50 | p90 | p99 | bytes |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    wrk(
+        &status,
+        "application status (signed in)",
+        secs,
+        Some(&cookie),
+    );
+    wrk(
+        &format!("{base}/portal/applications"),
+        "my applications (signed in)",
+        secs,
+        Some(&cookie),
+    );
+}
+
+fn wrk(url: &str, name: &str, secs: u64, cookie: Option<&str>) {
+    {
+        let header = cookie.map(|c| format!("Cookie: {c}"));
+        let mut size_cmd = Command::new("curl");
+        size_cmd.args(["-s", "-o", "/dev/null", "-w", "%{size_download}", url]);
+        if let Some(h) = &header {
+            size_cmd.args(["-H", h]);
+        }
+        let size = size_cmd
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
-        let out = Command::new("wrk")
-            .args(["-t2", "-c200", &format!("-d{secs}s"), "--latency", &url])
-            .output()
-            .expect("wrk (apt-get install wrk)");
+        let mut cmd = Command::new("wrk");
+        cmd.args(["-t2", "-c200", &format!("-d{secs}s"), "--latency", url]);
+        if let Some(h) = &header {
+            cmd.args(["-H", h]);
+        }
+        let out = cmd.output().expect("wrk (apt-get install wrk)");
         let text = String::from_utf8_lossy(&out.stdout);
         let pct = |p: &str| {
             text.lines()

@@ -487,13 +487,23 @@ pub async fn connect_portal(
             client_id: "citizen-portal".into(),
             client_name_mn: "Иргэний портал".into(),
             client_name_en: "Citizen portal".into(),
-            redirect_uris: vec![redirect.clone()],
+            redirect_uris: vec![
+                redirect.clone(),
+                format!("{base}/portal/remote-sign/callback"),
+            ],
             post_logout_redirect_uris: vec![format!("{base}/portal")],
             token_endpoint_auth_method: AuthMethod::ClientSecretBasic,
             jwks: None,
             subject_type: SubjectType::Pairwise,
             sector_identifier: None,
-            allowed_scopes: vec!["profile".into(), "registration_number".into()],
+            // `service` and `credential`: signing applications with the citizen's remote
+            // signing certificate (CSC API).
+            allowed_scopes: vec![
+                "profile".into(),
+                "registration_number".into(),
+                "service".into(),
+                "credential".into(),
+            ],
             require_pushed_authorization_requests: false,
             backchannel_logout_uri: None,
             introspect_any: false,

@@ -155,6 +155,14 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
         trust: Arc::clone(trust),
         data: data.to_path_buf(),
     }));
+    if provider.remote_signing().is_some() {
+        apps.remote
+            .configure(tamga_portal::remote_sign::RemoteSigningSettings {
+                csc_api: format!("{base}/csc/v2"),
+                tsa_url: format!("{base}/tsa"),
+                redirect_uri: format!("{base}/portal/remote-sign/callback"),
+            });
+    }
     let redirect = format!("{base}/office/callback");
     let secret = provider
         .register_client(ClientRegistration {

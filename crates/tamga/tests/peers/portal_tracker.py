@@ -87,9 +87,12 @@ assert "Apartment sale contract" in wallet, wallet[:500]
 doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', wallet)[0]
 r = browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30)
 assert r.status_code == 200 and r.content == contract, "the wallet returns the signed PDF as issued"
-r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "99", "lang": "en"}, timeout=30)
-assert r.status_code == 422 and "1 to 30" in r.text, "days are bounded"
+csrf = re.search(r'name="csrf" value="([^"]+)"', wallet).group(1)
 r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "7", "lang": "en"}, timeout=30)
+assert r.status_code == 403, "no anti-forgery token, no share link"
+r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "99", "lang": "en", "csrf": csrf}, timeout=30)
+assert r.status_code == 422 and "1 to 30" in r.text, "days are bounded"
+r = browser.post(base + "/portal/wallet/" + doc_id + "/share", data={"recipient": "Төрийн банк / State Bank", "days": "7", "lang": "en", "csrf": csrf}, timeout=30)
 assert r.status_code == 200, r.status_code
 link = re.findall(r'<code id="share-link">([^<]+)</code>', r.text)[0]
 opened = requests.get(base + link, timeout=30)
@@ -103,9 +106,12 @@ facts["wallet_shared_and_opened"] = True
 other = rp.ident["citizens"][1]
 other_browser, page2 = sign_in(other)
 assert other_browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30).status_code == 404, "never another's document"
-assert other_browser.post(base + "/portal/shares/" + share_id + "/revoke", allow_redirects=False, timeout=30).status_code == 404, "never another's share"
+other_csrf = re.search(r'name="csrf" value="([^"]+)"', other_browser.get(base + "/portal/wallet", timeout=30).text).group(1)
+assert other_browser.post(base + "/portal/shares/" + share_id + "/revoke", data={"csrf": other_csrf}, allow_redirects=False, timeout=30).status_code == 404, "never another's share"
 assert requests.get(base + link, timeout=30).status_code == 200, "the link still works"
 r = browser.post(base + "/portal/shares/" + share_id + "/revoke", allow_redirects=False, timeout=30)
+assert r.status_code == 403, "no anti-forgery token, no revocation"
+r = browser.post(base + "/portal/shares/" + share_id + "/revoke", data={"csrf": csrf}, allow_redirects=False, timeout=30)
 assert r.status_code == 303, r.status_code
 assert requests.get(base + link, timeout=30).status_code == 410, "a revoked link is gone"
 facts["share_revoked"] = True

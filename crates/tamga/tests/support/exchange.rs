@@ -42,9 +42,19 @@ pub fn pct(s: &str) -> String {
 }
 
 pub fn start_demo(dir: &Path, registry_validity_secs: &str) -> (Proc, Value) {
+    start_demo_with(dir, registry_validity_secs, &[])
+}
+
+/// [`start_demo`] with extra environment (configuration overrides).
+pub fn start_demo_with(
+    dir: &Path,
+    registry_validity_secs: &str,
+    env: &[(&str, &str)],
+) -> (Proc, Value) {
     let data = dir.join("demo");
     let child = Command::new(env!("CARGO_BIN_EXE_tamga"))
         .args(["demo", "--data", data.to_str().unwrap(), "--port", "0"])
+        .envs(env.iter().copied())
         .env("TAMGA_LOG", "warn")
         .env("TAMGA_REGISTRY__VALIDITY_SECS", registry_validity_secs)
         .stdout(Stdio::null())
