@@ -8,8 +8,8 @@
 //! 3. an OAuth authorization with scope `credential` names that credential and that one hash;
 //!    the citizen sees and confirms it on the identity role's page; the token is the SAD;
 //! 4. `signatures/signHash` returns the signature; the portal puts it into the second layout,
-//!    adds a signature time-stamp from the TSA (B-T), and the application goes the same way as
-//!    an uploaded one (checked, then delivered over the exchange).
+//!    adds a signature time-stamp from the TSA and the OCSP answers (B-LT), and the application
+//!    goes the same way as an uploaded one (checked, then delivered over the exchange).
 //!
 //! The flow's state is kept in memory, bound to a cookie, for ten minutes.
 
@@ -482,6 +482,35 @@ impl RemoteSigning {
                     &options(&replay, &cert, &chain, flow.time, Some(&tsa)),
                 )
                 .map_err(err)?;
+                // B-LT: the OCSP answers for the signer and the TSA go into the document
+                // security store, so the signature can be checked later without the network.
+                let mut certs = vec![cert.as_ref().clone()];
+                certs.extend(chain.iter().cloned());
+                if let Some(cms) = tamga_sign::pades::last_signature_contents(&pdf) {
+                    certs.extend(tamga_sign::ltv::timestamp_certificates(&cms));
+                }
+                let http = apps.accounts().http().clone();
+                let ocsp = move |url: &str, req: &[u8]| -> Result<Vec<u8>, String> {
+                    let (http, url, req) = (http.clone(), url.to_owned(), req.to_vec());
+                    tokio::task::block_in_place(|| {
+                        tokio::runtime::Handle::current().block_on(async move {
+                            let r = http
+                                .post(url)
+                                .header("content-type", "application/ocsp-request")
+                                .body(req)
+                                .send()
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            r.bytes()
+                                .await
+                                .map(|b| b.to_vec())
+                                .map_err(|e| e.to_string())
+                        })
+                    })
+                };
+                let data = tamga_sign::ltv::collect(&certs, &ocsp, tamga_pki::builder::now())
+                    .map_err(err)?;
+                let pdf = tamga_sign::pades::add_dss(&pdf, &data).map_err(err)?;
                 apps.submit_signed(c, &flow.application, pdf).await?;
                 Ok(Next::Done(flow.application))
             }

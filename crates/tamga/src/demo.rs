@@ -67,6 +67,13 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     {
         config.registry.validity_secs = v;
     }
+    // Notifications: the demo sends e-mail only when told where (tests run a local sink).
+    if let Ok(relay) = std::env::var("TAMGA_PORTAL__SMTP_RELAY") {
+        config.portal.smtp_relay = Some(relay);
+    }
+    if let Ok(from) = std::env::var("TAMGA_PORTAL__SMTP_FROM") {
+        config.portal.smtp_from = from;
+    }
     // A stable origin: the demo's port changes from run to run, its logs' identity must not.
     config.ledger.origin_prefix = Some("ledger.tamga-demo.mn".into());
     config.witness = crate::config::WitnessConfig {

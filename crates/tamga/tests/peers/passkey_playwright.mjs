@@ -195,7 +195,7 @@ await page.goto(`${manifest.base_url}/portal/wallet?lang=en`);
 await shot("13-wallet");
 await page.goto(`${manifest.base_url}/portal/verify?lang=en`);
 await page.setInputFiles("#file", path.join(demoDir, "documents/sale-contract.signed.pdf"));
-await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Check" }).click()]);
+await Promise.all([page.waitForLoadState("load"), page.getByRole("button", { name: "Check", exact: true }).click()]);
 await page.getByRole("heading", { name: /Valid/ }).first().waitFor();
 await shot("14-verify-result");
 facts.axe_pages = analysed;

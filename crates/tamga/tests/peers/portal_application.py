@@ -179,7 +179,7 @@ def walk(session, url, card, stop):
         if r.status_code in (301, 302, 303, 307):
             url = rp.urljoin(url, r.headers["location"])
             continue
-        assert r.status_code == 200, (url, r.status_code, r.text[:800])
+        assert r.status_code == 200, (url, r.status_code, r.text[r.text.find("<main"):][:800])
         if "/login" in url:
             link = [l for l in rp.parse(r.text).links if l.startswith(rp.ident["certificate_login_url"])][0]
             r2 = requests.get(link, cert=card, verify=os.path.join(DEMO, rp.ident["tls_roots"]), allow_redirects=False, timeout=30)

@@ -109,7 +109,7 @@ assert other_browser.get(base + "/portal/wallet/" + doc_id + "/download", timeou
 other_csrf = re.search(r'name="csrf" value="([^"]+)"', other_browser.get(base + "/portal/wallet", timeout=30).text).group(1)
 assert other_browser.post(base + "/portal/shares/" + share_id + "/revoke", data={"csrf": other_csrf}, allow_redirects=False, timeout=30).status_code == 404, "never another's share"
 assert requests.get(base + link, timeout=30).status_code == 200, "the link still works"
-r = browser.post(base + "/portal/shares/" + share_id + "/revoke", allow_redirects=False, timeout=30)
+r = browser.post(base + "/portal/shares/" + share_id + "/revoke", data={"lang": "en"}, allow_redirects=False, timeout=30)
 assert r.status_code == 403, "no anti-forgery token, no revocation"
 r = browser.post(base + "/portal/shares/" + share_id + "/revoke", data={"csrf": csrf}, allow_redirects=False, timeout=30)
 assert r.status_code == 303, r.status_code
