@@ -316,6 +316,7 @@ impl Accounts {
 
     /// Turns on sign-in.
     pub fn set_oidc(&self, s: OidcSettings) {
+        crate::http::allow_form_action_to(&s.issuer);
         *self.oidc.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
     }
 

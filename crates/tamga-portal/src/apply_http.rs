@@ -240,7 +240,7 @@ async fn consent(
     }
     let body = format!(
         "<a class=\"back\" href=\"/portal/services/{sid}/apply?lang={lang}\">{back}</a><h1>{h1}</h1><p>{p}</p>\
-<div style=\"overflow-x:auto\"><table><caption>{cap}</caption><thead><tr><th scope=\"col\">{c1}</th><th scope=\"col\">{c2}</th><th scope=\"col\">{c3}</th><th scope=\"col\">{c4}</th><th scope=\"col\">{c5}</th></tr></thead><tbody>{rows}</tbody></table></div>\
+<div style=\"overflow-x:auto\" tabindex=\"0\" role=\"region\" aria-label=\"{cap}\"><table><caption>{cap}</caption><thead><tr><th scope=\"col\">{c1}</th><th scope=\"col\">{c2}</th><th scope=\"col\">{c3}</th><th scope=\"col\">{c4}</th><th scope=\"col\">{c5}</th></tr></thead><tbody>{rows}</tbody></table></div>\
 <p>{after}</p><form method=\"post\" action=\"/portal/applications/{id}/consent?lang={lang}\">{csrf}<button type=\"submit\">{go}</button></form>\
 <p><a href=\"/portal/services/{sid}?lang={lang}\">{cancel}</a></p>",
         sid = esc(&s.service_id),
@@ -485,7 +485,7 @@ async fn application_page(
         .map(|e| error_summary(lang, e, "file"))
         .unwrap_or_default();
     b.push_str(&format!(
-        "<a class=\"back\" href=\"/portal/applications?lang={lang}\">{}</a><h1>{}</h1><p><strong class=\"tag\">{}</strong></p><dl class=\"summary\">",
+        "<a class=\"back\" href=\"/portal/applications?lang={lang}\">{}</a><h1>{}</h1><p><strong class=\"tag\">{}</strong></p><dl class=\"answers\">",
         t(lang, "Миний өргөдлүүд", "My applications"),
         esc(t(lang, &s.title[0], &s.title[1])),
         status_text(lang, &app.status)
@@ -536,13 +536,12 @@ async fn application_page(
     if app.status == "draft" && complete && a.remote.enabled() {
         b.push_str(&format!(
             "<h2>{h}</h2><p>{p}</p><form method=\"post\" action=\"/portal/applications/{id}/remote-sign?lang={lang}\">{csrf}\
-<button type=\"submit\">{go}</button></form><p class=\"hint\">{or}</p>",
+<button type=\"submit\">{go}</button></form>",
             id = esc(id),
             h = t(lang, "Гарын үсэг зурж илгээх", "Sign and send"),
             p = t(lang, "ДАН-ий алсын гарын үсгээр: иргэний үнэмлэхээрээ нэвтэрч, юунд гарын үсэг зурахаа харж батална.", "With your DAN remote signing certificate: sign in with your ID card, see what you sign, confirm."),
             csrf = csrf_field(c),
             go = t(lang, "Алсын гарын үсгээр гарын үсэг зурах", "Sign with my remote signing certificate"),
-            or = t(lang, "Эсвэл өөрийн хэрэгслээр:", "Or with your own signing tool:"),
         ));
     }
     if app.status == "draft" && complete {
@@ -552,7 +551,11 @@ async fn application_page(
 <label for=\"file\">{fl}</label><p class=\"hint\" id=\"file-hint\">{hint}</p><input type=\"file\" id=\"file\" name=\"file\" accept=\"application/pdf\" aria-describedby=\"file-hint\">\
 <div><button type=\"submit\">{go}</button></div></form>",
             id = esc(id),
-            h = t(lang, "Гарын үсэг зурж илгээх", "Sign and send"),
+            h = if a.remote.enabled() {
+                t(lang, "Эсвэл өөрийн хэрэгслээр гарын үсэг зурах", "Or sign with your own signing tool")
+            } else {
+                t(lang, "Гарын үсэг зурж илгээх", "Sign and send")
+            },
             dl = t(lang, "Өргөдлийн файлыг (PDF/A) татах", "Download the application (PDF/A)"),
             sign = t(lang, "Иргэний үнэмлэх эсвэл тоон гарын үсгийн хэрэгслээрээ гарын үсэг зурна (PAdES)", "Sign it with your ID card or signing token (PAdES)"),
             csrf = csrf_field(c),
@@ -986,7 +989,7 @@ async fn verify_code(State(a): State<Arc<Applications>>, Query(q): Query<LangQ>)
         Ok(report) => {
             let mut html = crate::pages::verify(lang, Some(&report), None);
             let about = format!(
-                "<section><h2>{}</h2><dl class=\"summary\"><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl></section>",
+                "<section><h2>{}</h2><dl class=\"answers\"><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl></section>",
                 t(lang, "Баримт", "The document"),
                 t(lang, "Нэр", "Title"),
                 esc(t(lang, &d.title_mn, &d.title_en)),

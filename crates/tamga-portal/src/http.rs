@@ -30,14 +30,35 @@ pub(crate) fn lang_of(l: Option<&str>) -> &'static str {
     if l == Some("en") { "en" } else { "mn" }
 }
 
+/// The identity role's origin: forms that start a signature redirect there, and CSP
+/// `form-action` also governs where a form's redirects may go.
+static IDENTITY_ORIGIN: std::sync::RwLock<String> = std::sync::RwLock::new(String::new());
+
+/// Allows forms to lead to the identity role (`scheme://host:port` of its issuer).
+pub fn allow_form_action_to(issuer: &str) {
+    let origin = url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    *IDENTITY_ORIGIN.write().unwrap_or_else(|p| p.into_inner()) = origin;
+}
+
 pub(crate) fn page(status: StatusCode, html: String) -> Response {
     let mut r = (status, Html(html)).into_response();
     let h = r.headers_mut();
+    let identity = IDENTITY_ORIGIN
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; form-action 'self' {identity}; frame-ancestors 'none'"
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_str(csp.trim()).unwrap_or_else(|_| {
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            )
+        }),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(

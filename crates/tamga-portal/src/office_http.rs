@@ -240,7 +240,7 @@ async fn application_page(
     }
     if let Some(s) = &s {
         b.push_str(&format!(
-            "<h2>{}</h2><dl class=\"summary\">",
+            "<h2>{}</h2><dl class=\"answers\">",
             t(lang, "Хариултууд", "Answers")
         ));
         for q in &s.questions {

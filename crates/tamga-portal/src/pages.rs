@@ -9,7 +9,7 @@ use crate::catalogue::{Catalogue, LIFE_EVENTS, Service};
 const PORTAL_CSS: &str = "@font-face{font-family:'Noto Sans';src:url(/portal/static/noto-sans.woff2) format('woff2');font-display:swap}\
 @font-face{font-family:'Noto Sans';font-weight:700;src:url(/portal/static/noto-sans-bold.woff2) format('woff2');font-display:swap}\
 body,button,input,select,textarea{font-family:'Noto Sans',Arial,sans-serif}.error{color:#d4351c;font-weight:700}\
-.tag{background:#1d70b8;color:#fff;padding:2px 8px}dl.summary div{display:flex;gap:16px;border-bottom:1px solid #b1b4b6;padding:8px 0}dl.summary dt{font-weight:700;flex:0 0 40%}dl.summary dd{margin:0}\
+.tag{background:#1d70b8;color:#fff;padding:2px 8px}dl.answers{margin:0 0 20px}dl.answers div{display:flex;flex-wrap:wrap;gap:4px 16px;border-bottom:1px solid #b1b4b6;padding:8px 0}dl.answers dt{font-weight:700;flex:1 1 12em}dl.answers dd{margin:0;flex:1 1 12em}\
 .panel{border-left:5px solid #00703c;padding:4px 12px;margin:12px 0}\
 a.button{display:inline-block;background:#00703c;color:#fff;padding:8px 16px;text-decoration:none;font-weight:700;box-shadow:0 2px 0 #002d18}\
 table{border-collapse:collapse;width:100%;font-size:16px}th,td{border-bottom:1px solid #b1b4b6;padding:8px;text-align:left;vertical-align:top}\

@@ -214,10 +214,12 @@ impl RemoteSigning {
         c: &Citizen,
         id: &str,
     ) -> Result<(String, String), Refusal> {
-        let (a, _, doc, _) = apps
+        let (a, _, _, _) = apps
             .own(c, id)
             .await?
             .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        // The application file is written now if the citizen did not download it first.
+        let doc = apps.document(c, id).await.ok();
         if a.status != "draft" || doc.is_none() {
             return Err(refuse(
                 "Өргөдөл гарын үсэг зурахад бэлэн биш",

@@ -67,6 +67,7 @@ try {
     locale: "en-GB",
     viewport: { width: 390, height: 844 },
     acceptDownloads: true,
+    ignoreHTTPSErrors: true, // the mutual-TLS listener's certificate is from the demo PKI
     clientCertificates: [{ origin: ident.certificate_login_url, pfxPath: path.join(demoDir, parent.id_card.pkcs12), passphrase: parent.id_card.pkcs12_password }],
   });
   const page = await citizen.newPage();
@@ -108,21 +109,35 @@ try {
   const appUrl = page.url().split("?")[0];
   await page.getByRole("button", { name: "Sign with my remote signing certificate" }).click();
   // Level high: the ID card (Playwright presents the PKCS#12 to the mutual-TLS listener).
-  await page.waitForURL(/\/id\/login/);
+  await page.waitForURL(/\/id\//);
+  await check(page, "step-up");
+  assert(page.url().includes("/id/login"), "step-up to the ID card: " + page.url());
   await page.locator(`a[href^="${ident.certificate_login_url}"]`).first().click();
-  for (let i = 0; i < 3 && page.url().includes("/consent"); i++) {
+  // The identity role asks consent for the CSC service scope, then shows what is signed.
+  for (let i = 0; i < 4; i++) {
+    try {
+      await page.waitForURL((u) => u.toString().includes("/consent") || u.toString().startsWith(appUrl), { timeout: 15000 });
+    } catch (e) {
+      await page.screenshot({ path: path.join(outDir, "stuck.png"), fullPage: true });
+      throw new Error("stuck at " + page.url() + ": " + (await page.content()).slice(0, 1500));
+    }
+    if (page.url().startsWith(appUrl)) break;
     await check(page, `confirm-${i}`);
+    facts.confirmation = (facts.confirmation || "") + (await page.content());
     await page.locator("button[value=allow]").click();
-    await page.waitForLoadState();
   }
   await page.waitForURL((u) => u.toString().startsWith(appUrl));
+  assert(facts.confirmation.includes(appUrl.split("/").pop()), "the confirmation names the application");
+  delete facts.confirmation;
   await check(page, "submitted");
-  assert((await page.content()).includes("With the organisation"), "delivered");
+  const sent = await page.content();
+  assert(sent.includes("With the organisation") || sent.includes("Байгууллагад очсон"), "delivered");
   facts.delivered = true;
 
   // 2. The official.
   const office = await browser.newContext({
     locale: "en-GB",
+    ignoreHTTPSErrors: true,
     clientCertificates: [{ origin: ident.certificate_login_url, pfxPath: path.join(demoDir, official.pkcs12), passphrase: pin }],
   });
   const op = await office.newPage();
