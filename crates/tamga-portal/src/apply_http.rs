@@ -231,16 +231,21 @@ async fn consent(
             }
         };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{whose}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<h2>{}</h2><dl class=\"answers\"><div><dt>{}</dt><dd>{whose}</dd></div><div><dt>{}</dt><dd>{}</dd></div>\
+<div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl>",
             esc(t(lang, &e.title[0], &e.title[1])),
+            t(lang, "Хэний", "About"),
+            t(lang, "Хаанаас", "From"),
             esc(t(lang, &e.holder[0], &e.holder[1])),
+            t(lang, "Зорилго", "Purpose"),
             esc(t(lang, &e.purpose[0], &e.purpose[1])),
+            t(lang, "Хууль зүйн үндэслэл", "Legal basis"),
             esc(t(lang, &e.legal_basis[0], &e.legal_basis[1])),
         ));
     }
     let body = format!(
         "<a class=\"back\" href=\"/portal/services/{sid}/apply?lang={lang}\">{back}</a><h1>{h1}</h1><p>{p}</p>\
-<div style=\"overflow-x:auto\" tabindex=\"0\" role=\"region\" aria-label=\"{cap}\"><table><caption>{cap}</caption><thead><tr><th scope=\"col\">{c1}</th><th scope=\"col\">{c2}</th><th scope=\"col\">{c3}</th><th scope=\"col\">{c4}</th><th scope=\"col\">{c5}</th></tr></thead><tbody>{rows}</tbody></table></div>\
+{rows}\
 <p>{after}</p><form method=\"post\" action=\"/portal/applications/{id}/consent?lang={lang}\">{csrf}<button type=\"submit\">{go}</button></form>\
 <p><a href=\"/portal/services/{sid}?lang={lang}\">{cancel}</a></p>",
         sid = esc(&s.service_id),
@@ -256,12 +261,6 @@ async fn consent(
             "Эдгээр мэдээллийг та авчрах шаардлагагүй: бид ХУР-аар эзэмшигч байгууллагаас нь авна. Авсан бүрийг \"Миний мэдээллийг хэн ашигласан\" хэсэгт харна.",
             "You do not need to bring any of this: the portal fetches it over Khur from the organisation that holds it. Each fetch appears in \"Who used my data\"."
         ),
-        cap = t(lang, "Авах мэдээлэл", "Evidence to fetch"),
-        c1 = t(lang, "Мэдээлэл", "What"),
-        c2 = t(lang, "Хэний", "About"),
-        c3 = t(lang, "Хаанаас", "From"),
-        c4 = t(lang, "Зорилго", "Purpose"),
-        c5 = t(lang, "Хууль зүйн үндэслэл", "Legal basis"),
         after = t(
             lang,
             "Зөвшөөрвөл мэдээллийг одоо татна.",
