@@ -158,6 +158,26 @@ pub trait Sealer: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 }
 
+/// Commits issued documents to the public ledger (implemented by the node, which holds the
+/// ledger's logs): returns the log's name and the entry's index.
+pub trait DocumentLedger: Send + Sync {
+    /// Appends a 32-byte commitment.
+    fn commit<'a>(
+        &'a self,
+        commitment: [u8; 32],
+    ) -> Pin<Box<dyn Future<Output = Result<LedgerEntry, String>> + Send + 'a>>;
+}
+
+/// Where a commitment went: the log's name and the entry's index.
+pub type LedgerEntry = (String, u64);
+
+/// The ledger entry of an issued document: SHA-256(salt ‖ SHA-256(document)).
+pub fn ledger_commitment(salt: &[u8], document: &[u8]) -> [u8; 32] {
+    let mut v = salt.to_vec();
+    v.extend_from_slice(&sha256(document));
+    sha256(&v)
+}
+
 /// Why an action was refused, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -186,6 +206,7 @@ pub struct Applications {
     accounts: Arc<Accounts>,
     services: RwLock<Vec<OnceOnlyService>>,
     sealer: RwLock<Option<Arc<dyn Sealer>>>,
+    ledger: RwLock<Option<Arc<dyn DocumentLedger>>>,
     smtp: RwLock<Option<SmtpSettings>>,
     public_base: RwLock<String>,
     /// Signing through the identity role's CSC API.
@@ -233,6 +254,7 @@ impl Applications {
             accounts,
             services: RwLock::new(Vec::new()),
             sealer: RwLock::new(None),
+            ledger: RwLock::new(None),
             smtp: RwLock::new(None),
             public_base: RwLock::new(String::new()),
             remote: crate::remote_sign::RemoteSigning::default(),
@@ -249,6 +271,11 @@ impl Applications {
     /// Who seals decisions.
     pub fn set_sealer(&self, s: Arc<dyn Sealer>) {
         *self.sealer.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    /// Where issued documents are committed.
+    pub fn set_ledger(&self, l: Arc<dyn DocumentLedger>) {
+        *self.ledger.write().unwrap_or_else(|p| p.into_inner()) = Some(l);
     }
 
     /// Where e-mail goes.
@@ -1019,9 +1046,24 @@ impl Applications {
             )
             .await
             .map_err(internal)?;
+        // The decision's salted commitment goes to the public ledger: SHA-256(salt ‖
+        // SHA-256(document)), so the ledger shows that it was issued and when, not what.
+        let ledger = match read(&self.ledger) {
+            Some(l) => {
+                let salt = sha256(random_token().as_bytes());
+                let commitment = ledger_commitment(&salt, &sealed);
+                let (log, index) = l.commit(commitment).await.map_err(internal)?;
+                Some((log, i64::try_from(index).unwrap_or(i64::MAX), salt))
+            }
+            None => None,
+        };
         let store = self.accounts.store().map_err(internal)?;
         store
-            .verification_code_put(&code, &doc_id)
+            .verification_code_put(
+                &code,
+                &doc_id,
+                ledger.as_ref().map(|(l, i, s)| (l.as_str(), *i, &s[..])),
+            )
             .await
             .map_err(internal)?;
         r.decision = Some(Decision {
@@ -1044,11 +1086,19 @@ impl Applications {
         Ok(code)
     }
 
-    /// The document a verification code names.
+    /// The document a verification code names, with its ledger entry (log, index, salt).
+    #[allow(clippy::type_complexity)]
     pub async fn by_code(
         &self,
         code: &str,
-    ) -> Result<Option<(tamga_store::WalletDocument, Vec<u8>)>, Refusal> {
+    ) -> Result<
+        Option<(
+            tamga_store::WalletDocument,
+            Vec<u8>,
+            Option<(String, i64, Vec<u8>)>,
+        )>,
+        Refusal,
+    > {
         let Some(code) = normalise_code(code) else {
             return Ok(None);
         };
@@ -1058,6 +1108,48 @@ impl Applications {
             .verification_code_get(&code)
             .await
             .map_err(internal)
+    }
+
+    /// Whether a document's commitment is in the ledger: `Ok(Some(receipt URL))` when the
+    /// entry at `index` is exactly the commitment and is in a checkpoint, `Ok(None)` when it
+    /// is not in a checkpoint yet, `Err` when the ledger holds something else there.
+    pub async fn ledger_check(
+        &self,
+        log: &str,
+        index: i64,
+        salt: &[u8],
+        document: &[u8],
+    ) -> Result<Option<String>, String> {
+        use base64::Engine;
+        let base = self
+            .accounts
+            .tracker_settings()
+            .and_then(|t| t.ledger_url)
+            .ok_or("no ledger configured")?;
+        let url = format!(
+            "{}/ledger/{}/receipt?index={index}",
+            base.trim_end_matches('/'),
+            pct(log)
+        );
+        let r = self
+            .accounts
+            .http()
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        let entry = base64::engine::general_purpose::STANDARD
+            .decode(v["entry"].as_str().unwrap_or(""))
+            .map_err(|e| e.to_string())?;
+        if entry == ledger_commitment(salt, document) {
+            Ok(Some(url))
+        } else {
+            Err("the ledger's entry is not this document's commitment".into())
+        }
     }
 
     /// The citizen's inbox.

@@ -970,7 +970,7 @@ async fn verify_code(State(a): State<Arc<Applications>>, Query(q): Query<LangQ>)
         Ok(f) => f,
         Err(e) => return unavailable(lang, &e),
     };
-    let Some((d, content)) = found else {
+    let Some((d, content, ledger)) = found else {
         return page(
             StatusCode::NOT_FOUND,
             crate::pages::verify(
@@ -984,11 +984,54 @@ async fn verify_code(State(a): State<Arc<Applications>>, Query(q): Query<LangQ>)
             ),
         );
     };
+    let in_ledger = match &ledger {
+        Some((log, index, salt)) => {
+            let (text, colour) = match a.ledger_check(log, *index, salt, &content).await {
+                Ok(Some(url)) => (
+                    format!(
+                        "{} ({} <code>{}</code>, #{index}) — <a href=\"{}\" download=\"receipt-{index}.json\">{}</a>",
+                        t(
+                            lang,
+                            "Нээлттэй бүртгэлд (ledger) байгаа ✓",
+                            "In the public ledger ✓"
+                        ),
+                        t(lang, "бүртгэл", "log"),
+                        esc(log),
+                        esc(&url),
+                        t(lang, "баримт (receipt)", "receipt"),
+                    ),
+                    "#00703c",
+                ),
+                Ok(None) => (
+                    t(
+                        lang,
+                        "Бүртгэлд илгээсэн; дараагийн checkpoint-д орно",
+                        "Sent to the ledger; it will be in the next checkpoint",
+                    )
+                    .to_owned(),
+                    "#f47738",
+                ),
+                Err(e) => (
+                    format!(
+                        "{} ({})",
+                        t(lang, "Бүртгэлтэй таарахгүй", "Does not match the ledger"),
+                        esc(&e)
+                    ),
+                    "#d4351c",
+                ),
+            };
+            format!(
+                "<div><dt>{}</dt><dd style=\"border-left:5px solid {colour};padding-left:8px\">{text}</dd></div>",
+                t(lang, "Нээлттэй бүртгэл", "Ledger")
+            )
+        }
+        None => String::new(),
+    };
     match a.accounts().validate(&d.file_name, content).await {
         Ok(report) => {
             let mut html = crate::pages::verify(lang, Some(&report), None);
             let about = format!(
-                "<section><h2>{}</h2><dl class=\"answers\"><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl></section>",
+                "<section><h2>{}</h2><dl class=\"answers\"><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div>{in_ledger}</dl></section>",
                 t(lang, "Баримт", "The document"),
                 t(lang, "Нэр", "Title"),
                 esc(t(lang, &d.title_mn, &d.title_en)),
@@ -1014,6 +1057,14 @@ async fn verify_code(State(a): State<Arc<Applications>>, Query(q): Query<LangQ>)
 
 /// The organisations' inbound endpoint, the backend behind their gateway: an application
 /// delivered over the exchange (`POST …/submitApplication/{id}`).
+#[utoipa::path(post, path = "/office/api/inbound/{org}/{id}", tag = "portal",
+    summary = "Receive a signed application delivered over the exchange / Өргөдөл хүлээн авах",
+    params(("org" = String, Path, description = "deciding organisation (demo id)"),
+           ("id" = String, Path, description = "application id"),
+           ("X-Road-Id" = Option<String>, Header, description = "the exchange message id, recorded")),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "the signed application, exactly as submitted"),
+    responses((status = 202, description = "accepted: the application is with the organisation"),
+              (status = 409, description = "not a submitted application of this organisation, or different bytes, or delivered already")))]
 async fn inbound(
     State(a): State<Arc<Applications>>,
     h: HeaderMap,
@@ -1031,9 +1082,14 @@ async fn inbound(
     }
 }
 
-/// The journey's routes.
-pub fn routes(apps: Arc<Applications>) -> Router {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(inbound))]
+struct InboundApi;
+
+/// The journey's routes, and the OpenAPI description of its one API (the inbound endpoint;
+/// the rest are pages).
+pub fn routes(apps: Arc<Applications>) -> (Router, utoipa::openapi::OpenApi) {
+    let router = Router::new()
         .route("/portal/services/{id}/apply", get(start).post(start_post))
         .route("/portal/applications", get(mine))
         .route("/portal/applications/{id}", get(application))
@@ -1059,5 +1115,6 @@ pub fn routes(apps: Arc<Applications>) -> Router {
             "/office/api/inbound/{org}/{id}",
             post(inbound).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
         )
-        .with_state(apps)
+        .with_state(apps);
+    (router, <InboundApi as utoipa::OpenApi>::openapi())
 }

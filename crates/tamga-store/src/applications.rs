@@ -202,40 +202,58 @@ impl Store {
             .collect()
     }
 
-    /// Records the verification code printed on an issued document.
+    /// Records the verification code printed on an issued document, and where the document's
+    /// salted commitment is in the ledger.
     pub async fn verification_code_put(
         &self,
         code: &str,
         document_id: &str,
+        ledger: Option<(&str, i64, &[u8])>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO portal_verification_codes (code, document_id, created_at_ms) VALUES ($1, $2, $3)",
+            "INSERT INTO portal_verification_codes (code, document_id, created_at_ms, \
+             ledger_log, ledger_index, salt) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(code.to_owned())
         .bind(document_id.to_owned())
         .bind(now_ms())
+        .bind(ledger.map(|l| l.0.to_owned()))
+        .bind(ledger.map(|l| l.1))
+        .bind(ledger.map(|l| l.2.to_vec()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The document a verification code was printed on, with its content.
+    /// The document a verification code was printed on, with its content and its ledger
+    /// entry (log, index, salt) when it has one.
+    #[allow(clippy::type_complexity)]
     pub async fn verification_code_get(
         &self,
         code: &str,
-    ) -> Result<Option<(WalletDocument, Vec<u8>)>, StoreError> {
+    ) -> Result<Option<(WalletDocument, Vec<u8>, Option<(String, i64, Vec<u8>)>)>, StoreError> {
         let row = sqlx::query(
             "SELECT d.document_id, d.owner, d.title_mn, d.title_en, d.media_type, d.file_name, \
-             d.sha256, d.issuer, d.created_at_ms, d.content FROM portal_verification_codes c \
+             d.sha256, d.issuer, d.created_at_ms, d.content, c.ledger_log, c.ledger_index, c.salt \
+             FROM portal_verification_codes c \
              JOIN portal_documents d ON d.document_id = c.document_id WHERE c.code = $1",
         )
         .bind(code.to_owned())
         .fetch_optional(self.reader())
         .await?;
-        row.map(|r| Ok((crate::portal::doc(&r)?, r.try_get(9)?)))
-            .transpose()
+        row.map(|r| {
+            let log: Option<String> = r.try_get(10)?;
+            let index: Option<i64> = r.try_get(11)?;
+            let salt: Option<Vec<u8>> = r.try_get(12)?;
+            let ledger = match (log, index, salt) {
+                (Some(l), Some(i), Some(s)) => Some((l, i, s)),
+                _ => None,
+            };
+            Ok((crate::portal::doc(&r)?, r.try_get(9)?, ledger))
+        })
+        .transpose()
     }
 
     /// Sets where a citizen's notifications go.

@@ -142,6 +142,32 @@ impl Sealer for DemoSealer {
     }
 }
 
+/// Commits issued decisions to the ledger's `archive` log.
+struct ArchiveLog(Arc<tamga_ledger::log::Log>);
+
+impl tamga_portal::applications::DocumentLedger for ArchiveLog {
+    fn commit<'a>(
+        &'a self,
+        commitment: [u8; 32],
+    ) -> Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<tamga_portal::applications::LedgerEntry, String>,
+                > + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            let index = self
+                .0
+                .append(commitment.to_vec())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((self.0.name().to_owned(), index))
+        })
+    }
+}
+
 /// Wires the applications and the back office; returns the manifest's additions.
 pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow::Result<Value> {
     let (Some((apps, office)), Some(provider), Some(trust)) =
@@ -151,6 +177,9 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
     };
     let base = &started.base_url;
     apps.set_services(vec![voluntary_social_insurance()?]);
+    if let Some(log) = started.logs.iter().find(|l| l.name() == "archive") {
+        apps.set_ledger(Arc::new(ArchiveLog(Arc::clone(log))));
+    }
     apps.set_sealer(Arc::new(DemoSealer {
         trust: Arc::clone(trust),
         data: data.to_path_buf(),

@@ -318,15 +318,11 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                     apps: Arc::clone(&apps),
                 });
                 office.accounts.set_store(store.clone());
-                builder = builder
-                    .merge(
-                        tamga_portal::apply_http::routes(Arc::clone(&apps)),
-                        utoipa::openapi::OpenApi::default(),
-                    )
-                    .merge(
-                        tamga_portal::office_http::routes(Arc::clone(&office)),
-                        utoipa::openapi::OpenApi::default(),
-                    );
+                let (apply_routes, apply_api) = tamga_portal::apply_http::routes(Arc::clone(&apps));
+                builder = builder.merge(apply_routes, apply_api).merge(
+                    tamga_portal::office_http::routes(Arc::clone(&office)),
+                    utoipa::openapi::OpenApi::default(),
+                );
                 applications = Some((apps, office));
                 portal = Some(accounts);
             }

@@ -30,7 +30,10 @@ CREATE INDEX portal_inbox_owner ON portal_inbox (owner, at_ms);
 CREATE TABLE portal_verification_codes (
     code            TEXT PRIMARY KEY NOT NULL,
     document_id     TEXT NOT NULL,
-    created_at_ms   BIGINT NOT NULL
+    created_at_ms   BIGINT NOT NULL,
+    ledger_log      TEXT,
+    ledger_index    BIGINT,
+    salt            BYTEA
 );
 CREATE TABLE portal_contacts (
     owner           TEXT PRIMARY KEY NOT NULL,

@@ -281,6 +281,19 @@ facts["fonts"] = sorted(fonts)
 r = requests.get(base + "/portal/verify/code", params={"code": code.lower().replace("-", " "), "lang": "en"}, timeout=60)
 assert r.status_code == 200 and "TOTAL-PASSED" in r.text and "Decision" in r.text, r.text[-1500:]
 assert requests.get(base + "/portal/verify/code", params={"code": "0000-0000-0000"}, timeout=30).status_code == 404
+# The decision's salted commitment is in the ledger's archive log (once the next checkpoint is
+# out); the receipt's entry is SHA-256(salt ‖ SHA-256(decision)).
+import time  # noqa: E402
+for _ in range(30):
+    r = requests.get(base + "/portal/verify/code", params={"code": code, "lang": "en"}, timeout=60)
+    if "In the public ledger" in r.text:
+        break
+    time.sleep(0.5)
+assert "In the public ledger" in r.text, r.text[r.text.find("<section"):][-1500:]
+receipt_url = re.search(r'href="([^"]+/ledger/archive/receipt\?index=\d+)"', r.text).group(1).replace("&amp;", "&")
+receipt = requests.get(receipt_url, timeout=30).json()
+assert receipt["format"] == "tamga-ledger-receipt/1" and receipt["proof"] is not None
+facts["decision_in_ledger"] = receipt["index"]
 
 # The bank: a share link, then the public check of the file it got.
 page = browser.get(base + "/portal/wallet?lang=en", timeout=30).text
