@@ -207,6 +207,7 @@ pub struct Applications {
     services: RwLock<Vec<OnceOnlyService>>,
     sealer: RwLock<Option<Arc<dyn Sealer>>>,
     ledger: RwLock<Option<Arc<dyn DocumentLedger>>>,
+    tsa_url: RwLock<Option<String>>,
     smtp: RwLock<Option<SmtpSettings>>,
     public_base: RwLock<String>,
     /// Signing through the identity role's CSC API.
@@ -255,6 +256,7 @@ impl Applications {
             services: RwLock::new(Vec::new()),
             sealer: RwLock::new(None),
             ledger: RwLock::new(None),
+            tsa_url: RwLock::new(None),
             smtp: RwLock::new(None),
             public_base: RwLock::new(String::new()),
             remote: crate::remote_sign::RemoteSigning::default(),
@@ -271,6 +273,11 @@ impl Applications {
     /// Who seals decisions.
     pub fn set_sealer(&self, s: Arc<dyn Sealer>) {
         *self.sealer.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    /// The time-stamping service used to complete received signatures (RFC 3161 over HTTP).
+    pub fn set_tsa(&self, url: &str) {
+        *self.tsa_url.write().unwrap_or_else(|p| p.into_inner()) = Some(url.to_owned());
     }
 
     /// Where issued documents are committed.
@@ -724,6 +731,24 @@ impl Applications {
                 "The signed file is not this application (its content differs)",
             ));
         }
+        // The portal raises what it receives to PAdES B-LTA (validation data in the DSS, a
+        // document time-stamp), so the file the organisation keeps stays verifiable, and a
+        // B-B or B-T signature gets the proof of existence its revocation check needs.
+        let tsa_url = read(&self.tsa_url).ok_or_else(|| internal("no time-stamping service"))?;
+        let http = self.accounts.http().clone();
+        let signed = tokio::task::block_in_place(|| {
+            tamga_sign::extend::extend_pdf(
+                &signed,
+                tamga_sign::extend::Target::Lta,
+                &crate::remote_sign::http_tsa(http.clone(), tsa_url),
+                &crate::remote_sign::http_ocsp(http),
+                tamga_pki::builder::now(),
+            )
+        })
+        .map_err(|e| Refusal {
+            mn: format!("Гарын үсгийг баталгаажуулж чадсангүй: {e}"),
+            en: format!("The signature could not be completed with validation data: {e}"),
+        })?;
         let report = self
             .accounts
             .validate("application.pdf", signed.clone())

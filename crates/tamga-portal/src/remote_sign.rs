@@ -8,8 +8,8 @@
 //! 3. an OAuth authorization with scope `credential` names that credential and that one hash;
 //!    the citizen sees and confirms it on the identity role's page; the token is the SAD;
 //! 4. `signatures/signHash` returns the signature; the portal puts it into the second layout,
-//!    adds a signature time-stamp from the TSA and the OCSP answers (B-LT), and the application
-//!    goes the same way as an uploaded one (checked, then delivered over the exchange).
+//!    adds a signature time-stamp from the TSA (B-T), and the application goes the same way as
+//!    an uploaded one (raised to B-LTA, checked, then delivered over the exchange).
 //!
 //! The flow's state is kept in memory, bound to a cookie, for ten minutes.
 
@@ -456,66 +456,57 @@ impl RemoteSigning {
                     signature,
                 };
                 let s = self.settings().ok_or_else(|| err("not configured"))?;
-                let http = apps.accounts().http().clone();
-                // The TSA is asked from inside the (synchronous) layout, on this worker.
-                let tsa = move |req: &[u8]| -> Result<Vec<u8>, String> {
-                    let (http, url, req) = (http.clone(), s.tsa_url.clone(), req.to_vec());
-                    tokio::task::block_in_place(|| {
-                        tokio::runtime::Handle::current().block_on(async move {
-                            let r = http
-                                .post(url)
-                                .header("content-type", "application/timestamp-query")
-                                .body(req)
-                                .send()
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            if !r.status().is_success() {
-                                return Err(format!("TSA answered {}", r.status()));
-                            }
-                            r.bytes()
-                                .await
-                                .map(|b| b.to_vec())
-                                .map_err(|e| e.to_string())
-                        })
-                    })
-                };
+                let tsa = http_tsa(apps.accounts().http().clone(), s.tsa_url.clone());
                 let pdf = sign_pdf(
                     &doc,
                     &options(&replay, &cert, &chain, flow.time, Some(&tsa)),
                 )
                 .map_err(err)?;
-                // B-LT: the OCSP answers for the signer and the TSA go into the document
-                // security store, so the signature can be checked later without the network.
-                let mut certs = vec![cert.as_ref().clone()];
-                certs.extend(chain.iter().cloned());
-                if let Some(cms) = tamga_sign::pades::last_signature_contents(&pdf) {
-                    certs.extend(tamga_sign::ltv::timestamp_certificates(&cms));
-                }
-                let http = apps.accounts().http().clone();
-                let ocsp = move |url: &str, req: &[u8]| -> Result<Vec<u8>, String> {
-                    let (http, url, req) = (http.clone(), url.to_owned(), req.to_vec());
-                    tokio::task::block_in_place(|| {
-                        tokio::runtime::Handle::current().block_on(async move {
-                            let r = http
-                                .post(url)
-                                .header("content-type", "application/ocsp-request")
-                                .body(req)
-                                .send()
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            r.bytes()
-                                .await
-                                .map(|b| b.to_vec())
-                                .map_err(|e| e.to_string())
-                        })
-                    })
-                };
-                let data = tamga_sign::ltv::collect(&certs, &ocsp, tamga_pki::builder::now())
-                    .map_err(err)?;
-                let pdf = tamga_sign::pades::add_dss(&pdf, &data).map_err(err)?;
+                // The portal adds the validation data and a document time-stamp on receipt.
                 apps.submit_signed(c, &flow.application, pdf).await?;
                 Ok(Next::Done(flow.application))
             }
         }
     }
+}
+
+/// An RFC 3161 client for the (synchronous) signing code: asks the TSA over HTTP from this
+/// worker thread.
+pub(crate) fn http_tsa(
+    http: reqwest::Client,
+    url: String,
+) -> impl Fn(&[u8]) -> Result<Vec<u8>, String> {
+    move |req: &[u8]| post_blocking(&http, &url, "application/timestamp-query", req)
+}
+
+/// An OCSP client (RFC 6960 over HTTP POST) for the (synchronous) extension code.
+pub(crate) fn http_ocsp(http: reqwest::Client) -> impl Fn(&str, &[u8]) -> Result<Vec<u8>, String> {
+    move |url: &str, req: &[u8]| post_blocking(&http, url, "application/ocsp-request", req)
+}
+
+fn post_blocking(
+    http: &reqwest::Client,
+    url: &str,
+    content_type: &'static str,
+    body: &[u8],
+) -> Result<Vec<u8>, String> {
+    let (http, url, body) = (http.clone(), url.to_owned(), body.to_vec());
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async move {
+            let r = http
+                .post(&url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("{url} answered {}", r.status()));
+            }
+            r.bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| e.to_string())
+        })
+    })
 }

@@ -180,6 +180,7 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
     if let Some(log) = started.logs.iter().find(|l| l.name() == "archive") {
         apps.set_ledger(Arc::new(ArchiveLog(Arc::clone(log))));
     }
+    apps.set_tsa(&format!("{base}/tsa"));
     apps.set_sealer(Arc::new(DemoSealer {
         trust: Arc::clone(trust),
         data: data.to_path_buf(),
