@@ -720,38 +720,78 @@ impl Applications {
                 "Download the application file first",
             )
         })?;
-        if !signed.starts_with(b"%PDF-") {
-            return Err(refuse("PDF файл биш байна", "This is not a PDF file"));
-        }
-        // PAdES signs by incremental update: the signed file starts with the exact bytes the
-        // portal wrote, so a different or edited application cannot pass as this one.
-        if signed.len() <= doc.len() || !signed.starts_with(&doc) {
-            return Err(refuse(
-                "Гарын үсэг зурсан файл нь энэ өргөдөл биш байна (агуулга өөрчлөгдсөн)",
-                "The signed file is not this application (its content differs)",
-            ));
-        }
-        // The portal raises what it receives to PAdES B-LTA (validation data in the DSS, a
-        // document time-stamp), so the file the organisation keeps stays verifiable, and a
-        // B-B or B-T signature gets the proof of existence its revocation check needs.
         let tsa_url = read(&self.tsa_url).ok_or_else(|| internal("no time-stamping service"))?;
         let http = self.accounts.http().clone();
-        let signed = tokio::task::block_in_place(|| {
-            tamga_sign::extend::extend_pdf(
-                &signed,
-                tamga_sign::extend::Target::Lta,
-                &crate::remote_sign::http_tsa(http.clone(), tsa_url),
-                &crate::remote_sign::http_ocsp(http),
-                tamga_pki::builder::now(),
-            )
-        })
-        .map_err(|e| Refusal {
+        let (tsa, ocsp) = (
+            crate::remote_sign::http_tsa(http.clone(), tsa_url),
+            crate::remote_sign::http_ocsp(http),
+        );
+        let incomplete = |e: tamga_sign::ExtendError| Refusal {
             mn: format!("Гарын үсгийг баталгаажуулж чадсангүй: {e}"),
             en: format!("The signature could not be completed with validation data: {e}"),
-        })?;
+        };
+        let (signed, name) = if signed.starts_with(b"%PDF-") {
+            // PAdES signs by incremental update: the signed file starts with the exact bytes
+            // the portal wrote, so a different or edited application cannot pass as this one.
+            if signed.len() <= doc.len() || !signed.starts_with(&doc) {
+                return Err(refuse(
+                    "Гарын үсэг зурсан файл нь энэ өргөдөл биш байна (агуулга өөрчлөгдсөн)",
+                    "The signed file is not this application (its content differs)",
+                ));
+            }
+            // The portal raises what it receives to PAdES B-LTA (validation data in the DSS,
+            // a document time-stamp), so the file the organisation keeps stays verifiable, and
+            // a B-B or B-T signature gets the proof of existence its revocation check needs.
+            let pdf = tokio::task::block_in_place(|| {
+                tamga_sign::extend::extend_pdf(
+                    &signed,
+                    tamga_sign::extend::Target::Lta,
+                    &tsa,
+                    &ocsp,
+                    tamga_pki::builder::now(),
+                )
+            })
+            .map_err(incomplete)?;
+            (pdf, "application.pdf")
+        } else if signed.first() == Some(&0x30) {
+            // A detached CAdES signature (.p7s) over the application file: completed to
+            // CAdES B-LTA against exactly that file, and kept with it as an ASiC-S container.
+            let p7s = tokio::task::block_in_place(|| {
+                tamga_sign::extend::extend_cades(
+                    &signed,
+                    Some(&doc),
+                    tamga_sign::extend::Target::Lta,
+                    &tsa,
+                    &ocsp,
+                    tamga_pki::builder::now(),
+                )
+            })
+            .map_err(incomplete)?;
+            let asic = tamga_sign::zip::write(&[
+                tamga_sign::zip::Entry {
+                    name: "mimetype".into(),
+                    data: tamga_sign::asic::MIME_ASIC_S.as_bytes().to_vec(),
+                },
+                tamga_sign::zip::Entry {
+                    name: "application.pdf".into(),
+                    data: doc.clone(),
+                },
+                tamga_sign::zip::Entry {
+                    name: "META-INF/signature.p7s".into(),
+                    data: p7s,
+                },
+            ])
+            .map_err(internal)?;
+            (asic, "application.asics")
+        } else {
+            return Err(refuse(
+                "PAdES (PDF) эсвэл CAdES (.p7s) файл оруулна уу",
+                "Upload a PAdES (PDF) or CAdES (.p7s) file",
+            ));
+        };
         let report = self
             .accounts
-            .validate("application.pdf", signed.clone())
+            .validate(name, signed.clone())
             .await
             .map_err(internal)?;
         let sigs = report["signatures"].as_array().cloned().unwrap_or_default();
@@ -833,7 +873,14 @@ impl Applications {
                 "X-Tamga-Legal-Basis",
                 pct("Иргэний өргөдөл / the citizen's application"),
             )
-            .header("content-type", "application/pdf")
+            .header(
+                "content-type",
+                if body.starts_with(b"%PDF-") {
+                    "application/pdf"
+                } else {
+                    tamga_sign::asic::MIME_ASIC_S
+                },
+            )
             .body(body)
             .send()
             .await

@@ -547,7 +547,7 @@ async fn application_page(
         b.push_str(&format!(
             "<h2>{h}</h2><ol><li><a href=\"/portal/applications/{id}/document\" download>{dl}</a></li><li>{sign}</li></ol>\
 <form method=\"post\" action=\"/portal/applications/{id}/sign?lang={lang}\" enctype=\"multipart/form-data\">{csrf}\
-<label for=\"file\">{fl}</label><p class=\"hint\" id=\"file-hint\">{hint}</p><input type=\"file\" id=\"file\" name=\"file\" accept=\"application/pdf\" aria-describedby=\"file-hint\">\
+<label for=\"file\">{fl}</label><p class=\"hint\" id=\"file-hint\">{hint}</p><input type=\"file\" id=\"file\" name=\"file\" accept=\"application/pdf,.p7s\" aria-describedby=\"file-hint\">\
 <div><button type=\"submit\">{go}</button></div></form>",
             id = esc(id),
             h = if a.remote.enabled() {
@@ -559,7 +559,11 @@ async fn application_page(
             sign = t(lang, "Иргэний үнэмлэх эсвэл тоон гарын үсгийн хэрэгслээрээ гарын үсэг зурна (PAdES)", "Sign it with your ID card or signing token (PAdES)"),
             csrf = csrf_field(c),
             fl = t(lang, "Гарын үсэг зурсан файл", "The signed file"),
-            hint = t(lang, "PDF, 10 МБ хүртэл", "PDF, up to 10 MB"),
+            hint = t(
+                lang,
+                "PDF (PAdES) эсвэл тусдаа гарын үсэг .p7s (CAdES), 10 МБ хүртэл",
+                "PDF (PAdES) or a detached signature .p7s (CAdES), up to 10 MB"
+            ),
             go = t(lang, "Илгээх", "Send"),
         ));
     } else if app.status == "draft" {

@@ -306,10 +306,15 @@ async fn signed(State(o): State<Arc<Office>>, h: HeaderMap, Path(id): Path<Strin
     };
     match o.apps.office_get(&org, &id).await {
         Ok(Some((_, _, Some(pdf)))) => {
+            let asic = !pdf.starts_with(b"%PDF-");
             let mut r = pdf.into_response();
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/pdf"),
+                axum::http::HeaderValue::from_static(if asic {
+                    tamga_sign::asic::MIME_ASIC_S
+                } else {
+                    "application/pdf"
+                }),
             );
             private(r)
         }

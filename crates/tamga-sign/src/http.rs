@@ -189,10 +189,12 @@ pub fn validate_any(
     content: Option<&[u8]>,
     policy: &Policy,
 ) -> Result<crate::report::Report, ValidateError> {
-    if bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
-        crate::pades::validate_pdf(name, bytes, policy)
-    } else if bytes.starts_with(b"PK\x03\x04") {
+    // A container first: an ASiC-S holding a PDF stored uncompressed has `%PDF-` in its first
+    // kilobyte too, and must not be read as a PDF.
+    if bytes.starts_with(b"PK\x03\x04") {
         crate::asic::validate_asic(name, bytes, policy)
+    } else if bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
+        crate::pades::validate_pdf(name, bytes, policy)
     } else {
         crate::validate::validate_cms(name, bytes, content, policy)
     }

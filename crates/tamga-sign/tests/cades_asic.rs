@@ -291,6 +291,10 @@ async fn asic_containers_sign_several_files_and_catch_changes() {
     let r = validate_asic("a.asics", &s, &p).unwrap();
     assert_eq!(r.indication, Indication::TotalPassed, "{:#?}", r.signatures);
     assert_eq!(r.signatures[0].format, "CAdES-BASELINE-T");
+    // The upload path sniffs the format: a container holding a PDF (stored, so `%PDF-` is in
+    // its first kilobyte) is still a container.
+    let r = tamga_sign::http::validate_any("upload", &s, None, &p).unwrap();
+    assert_eq!(r.signatures[0].format, "CAdES-BASELINE-T");
 
     let files = vec![
         Entry {

@@ -137,24 +137,29 @@ impl Store {
             .transpose()
     }
 
-    /// The applications a citizen made, newest first.
+    /// The applications a citizen made, newest first, without their records (a list needs
+    /// only the indexed columns; `record` comes back empty).
     pub async fn applications_of(&self, applicant: &str) -> Result<Vec<Application>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM portal_applications WHERE applicant = $1 \
-             ORDER BY created_at_ms DESC, application_id"
-        )))
+        let rows = sqlx::query(
+            "SELECT application_id, applicant, subject, service_id, provider, status, '', \
+             decision_document_id, created_at_ms, updated_at_ms FROM portal_applications \
+             WHERE applicant = $1 ORDER BY created_at_ms DESC, application_id LIMIT 500",
+        )
         .bind(applicant.to_owned())
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(app).collect()
     }
 
-    /// An organisation's applications past the draft stage, oldest first (its queue).
+    /// An organisation's applications past the draft stage, oldest first (its queue), without
+    /// their records.
     pub async fn applications_for(&self, provider: &str) -> Result<Vec<Application>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM portal_applications WHERE provider = $1 \
-             AND status NOT IN ('draft', 'submitted') ORDER BY created_at_ms, application_id"
-        )))
+        let rows = sqlx::query(
+            "SELECT application_id, applicant, subject, service_id, provider, status, '', \
+             decision_document_id, created_at_ms, updated_at_ms FROM portal_applications \
+             WHERE provider = $1 AND status NOT IN ('draft', 'submitted') \
+             ORDER BY created_at_ms, application_id LIMIT 1000",
+        )
         .bind(provider.to_owned())
         .fetch_all(self.reader())
         .await?;

@@ -161,6 +161,8 @@ r = upload(by_other)
 assert r.status_code == 422 and "not signed by the applicant" in r.text, (r.status_code, r.text[r.text.find("<main"):][:700])
 r = upload(unsigned)
 assert r.status_code == 422, r.status_code
+r = upload(os.path.join(DEMO, "demo.json"))
+assert r.status_code == 422 and "PAdES (PDF) or CAdES" in r.text, "neither PDF nor CMS"
 r = upload(signed)
 assert r.status_code == 303, (r.status_code, r.text[-1500:])
 page = browser.get(app_url + "?lang=en", timeout=30).text
@@ -216,6 +218,29 @@ page = browser.get(own_url + "?lang=en", timeout=30).text
 assert "With the organisation" in page, page[page.find("<main"):][:1500]
 assert any(own_id in p for p in facts.pop("confirmations")), "the confirmation page names the application"
 facts["remote_signed"] = True
+
+# A third application signed by openssl (CAdES detached, `openssl cms -sign -cades`): the
+# portal completes it to CAdES B-LTA over exactly its file and keeps both as ASiC-S.
+page = browser.get(apps["apply"] + "?lang=en", timeout=30).text
+r = browser.post(apps["apply"] + "?lang=en", data={"who": child, "csrf": csrf_of(page)}, allow_redirects=False, timeout=30)
+third = base + r.headers["location"].rsplit("/consent", 1)[0]
+page = browser.get(third + "/consent", timeout=30).text
+assert browser.post(third + "/consent", data={"csrf": csrf_of(page)}, allow_redirects=False, timeout=60).status_code == 303
+for n, answer in enumerate(["300000", "3"]):
+    assert browser.post(f"{third}/question/{n}", data={"csrf": csrf_of(page), "answer": answer}, allow_redirects=False, timeout=30).status_code == 303
+third_pdf = os.path.join(tmp, "third.pdf")
+open(third_pdf, "wb").write(browser.get(third + "/document", timeout=30).content)
+cert_pem, key_pem = p12_pem(signing_p12(parent["registration_number"]), pin)
+chain_pem = os.path.join(tmp, "chain.pem")
+pems = [c + "-----END CERTIFICATE-----\n" for c in open(cert_pem).read().split("-----END CERTIFICATE-----") if "BEGIN" in c]
+open(chain_pem, "w").write("".join(pems[1:]))
+p7s = os.path.join(tmp, "third.p7s")
+out = subprocess.run(["openssl", "cms", "-sign", "-binary", "-cades", "-md", "sha256", "-in", third_pdf, "-signer", cert_pem, "-inkey", key_pem, "-certfile", chain_pem, "-outform", "DER", "-out", p7s], capture_output=True, text=True)
+assert out.returncode == 0, out.stderr
+page = browser.get(third + "?lang=en", timeout=30).text
+r = browser.post(third + "/sign?lang=en", data={"csrf": csrf_of(page)}, files={"file": ("third.p7s", open(p7s, "rb").read(), "application/pkcs7-signature")}, allow_redirects=False, timeout=120)
+assert r.status_code == 303, (r.status_code, r.text[r.text.find("<main"):][:800])
+facts["cades_upload"] = True
 
 # The official: ID sign-in with the official certificate over mutual TLS (level high).
 official = [o for o in apps["officials"] if o["organisation"] == "gasi"][0]
