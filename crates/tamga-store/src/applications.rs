@@ -47,9 +47,6 @@ pub struct InboxMessage {
     pub text_en: String,
 }
 
-const APP_COLUMNS: &str = "application_id, applicant, subject, service_id, provider, status, \
-    record, decision_document_id, created_at_ms, updated_at_ms";
-
 fn app(r: &sqlx::any::AnyRow) -> Result<Application, StoreError> {
     Ok(Application {
         application_id: r.try_get(0)?,
@@ -102,21 +99,36 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE portal_applications SET status = $3, record = $4, \
-             document = COALESCE($5, document), signed = COALESCE($6, signed), \
-             decision_document_id = COALESCE($7, decision_document_id), updated_at_ms = $8 \
+             decision_document_id = COALESCE($5, decision_document_id), updated_at_ms = $6 \
              WHERE application_id = $1 AND status = $2",
         )
         .bind(id.to_owned())
         .bind(from.to_owned())
         .bind(status.to_owned())
         .bind(record.to_owned())
-        .bind(files.0.map(<[u8]>::to_vec))
-        .bind(files.1.map(<[u8]>::to_vec))
         .bind(decision_document_id.map(str::to_owned))
         .bind(now_ms())
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if n == 1 && (files.0.is_some() || files.1.is_some()) {
+            sqlx::query(
+                "INSERT INTO portal_application_files (application_id) VALUES ($1) \
+                 ON CONFLICT (application_id) DO NOTHING",
+            )
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE portal_application_files SET document = COALESCE($2, document), \
+                 signed = COALESCE($3, signed) WHERE application_id = $1",
+            )
+            .bind(id.to_owned())
+            .bind(files.0.map(<[u8]>::to_vec))
+            .bind(files.1.map(<[u8]>::to_vec))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(n == 1)
     }
@@ -127,9 +139,12 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(Application, Option<Vec<u8>>, Option<Vec<u8>>)>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS}, document, signed FROM portal_applications WHERE application_id = $1"
-        )))
+        let row = sqlx::query(
+            "SELECT a.application_id, a.applicant, a.subject, a.service_id, a.provider, a.status, \
+             a.record, a.decision_document_id, a.created_at_ms, a.updated_at_ms, f.document, \
+             f.signed FROM portal_applications a LEFT JOIN portal_application_files f \
+             ON f.application_id = a.application_id WHERE a.application_id = $1",
+        )
         .bind(id.to_owned())
         .fetch_optional(self.reader())
         .await?;

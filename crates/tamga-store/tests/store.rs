@@ -385,3 +385,94 @@ async fn trust_service_records_keep_history() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn applications_move_by_compare_and_set_and_keep_their_files() {
+    use tamga_store::Application;
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        let app = Application {
+            application_id: "app-1".into(),
+            applicant: "УБ00150110".into(),
+            subject: "УБ15150111".into(),
+            service_id: "voluntary-social-insurance".into(),
+            provider: "gasi".into(),
+            status: "draft".into(),
+            record: "{}".into(),
+            decision_document_id: None,
+            created_at_ms: 1,
+            updated_at_ms: 1,
+        };
+        store.application_insert(&app).await.unwrap();
+        let (got, doc, signed) = store.application_get("app-1").await.unwrap().unwrap();
+        assert_eq!((got.status.as_str(), doc, signed), ("draft", None, None));
+        // The file first, then the signed one; neither is lost by a later update without files.
+        assert!(
+            store
+                .application_update(
+                    "app-1",
+                    "draft",
+                    "draft",
+                    "{\"a\":1}",
+                    (Some(b"%PDF-doc"), None),
+                    None
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .application_update(
+                    "app-1",
+                    "draft",
+                    "submitted",
+                    "{\"a\":2}",
+                    (None, Some(b"%PDF-signed")),
+                    None
+                )
+                .await
+                .unwrap()
+        );
+        // A second actor on the same state loses.
+        assert!(
+            !store
+                .application_update("app-1", "draft", "submitted", "{}", (None, None), None)
+                .await
+                .unwrap(),
+            "{}",
+            db.backend
+        );
+        assert!(
+            store
+                .application_update(
+                    "app-1",
+                    "submitted",
+                    "delivered",
+                    "{\"a\":3}",
+                    (None, None),
+                    Some("doc-9")
+                )
+                .await
+                .unwrap()
+        );
+        let (got, doc, signed) = store.application_get("app-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "delivered");
+        assert_eq!(got.record, "{\"a\":3}");
+        assert_eq!(got.decision_document_id.as_deref(), Some("doc-9"));
+        assert_eq!(doc.as_deref(), Some(&b"%PDF-doc"[..]));
+        assert_eq!(signed.as_deref(), Some(&b"%PDF-signed"[..]));
+        // Lists: the applicant's, and the organisation's queue (past draft and submitted).
+        assert_eq!(store.applications_of("УБ00150110").await.unwrap().len(), 1);
+        assert!(
+            store
+                .applications_of("УБ00150111")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.applications_for("gasi").await.unwrap().len(), 1);
+        assert!(store.applications_for("gasr").await.unwrap().is_empty());
+        store.close().await;
+        db.cleanup().await;
+    }
+}

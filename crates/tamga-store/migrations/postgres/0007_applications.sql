@@ -10,14 +10,19 @@ CREATE TABLE portal_applications (
     provider              TEXT NOT NULL,
     status                TEXT NOT NULL,
     record                TEXT NOT NULL,
-    document              BYTEA,
-    signed                BYTEA,
     decision_document_id  TEXT,
     created_at_ms         BIGINT NOT NULL,
     updated_at_ms         BIGINT NOT NULL
 );
 CREATE INDEX portal_applications_applicant ON portal_applications (applicant);
 CREATE INDEX portal_applications_provider ON portal_applications (provider, status);
+-- The application file and the signed one live apart from the row, so lists and queues never
+-- read through hundreds of kilobytes of PDF to reach a later column.
+CREATE TABLE portal_application_files (
+    application_id  TEXT PRIMARY KEY NOT NULL,
+    document        BYTEA,
+    signed          BYTEA
+);
 CREATE TABLE portal_inbox (
     owner           TEXT NOT NULL,
     at_ms           BIGINT NOT NULL,
