@@ -85,8 +85,25 @@ pub struct OnceOnlyService {
     pub questions: Vec<Question>,
     /// Exchange service the signed application is delivered to.
     pub deliver_to: String,
+    /// Whether a citizen may apply for themself.
+    pub for_self: bool,
     /// Whether a parent may apply for a child under 16.
     pub for_children: bool,
+    /// Whether a company's legal representative or employee (by mandate) may apply for it.
+    pub for_companies: bool,
+}
+
+/// Someone the citizen may apply for.
+#[derive(Debug, Clone)]
+pub struct Whom {
+    /// `self`, or the mandate's id.
+    pub choice: String,
+    /// Registration number (person) or state register number (company).
+    pub subject: String,
+    /// Name.
+    pub name: String,
+    /// `self`, `parent`, `guardian`, `legal-representative` or `employee`.
+    pub basis: String,
 }
 
 /// What the portal keeps of an application besides the indexed columns.
@@ -308,35 +325,53 @@ impl Applications {
         &self.accounts
     }
 
-    /// Whom the citizen may apply for: themself first, then children under 16 by mandate.
-    pub async fn who(&self, c: &Citizen, s: &OnceOnlyService) -> Vec<(String, String, String)> {
-        let mut out = vec![(
-            "self".to_owned(),
-            c.registration_number.clone(),
-            c.name.clone(),
-        )];
-        if !s.for_children {
+    /// Whom the citizen may apply for: themself, children under 16 and companies by mandate,
+    /// as the service allows. Each is (choice id, registration number, name, basis).
+    pub async fn who(&self, c: &Citizen, s: &OnceOnlyService) -> Vec<Whom> {
+        let mut out = Vec::new();
+        if s.for_self {
+            out.push(Whom {
+                choice: "self".into(),
+                subject: c.registration_number.clone(),
+                name: c.name.clone(),
+                basis: "self".into(),
+            });
+        }
+        if !s.for_children && !s.for_companies {
             return out;
         }
         let Ok(store) = self.accounts.store() else {
             return out;
         };
         let today = tamga_id::model::today();
+        let now = tamga_store::now_ms();
         for m in store
             .id_mandates_of(&c.registration_number)
             .await
             .unwrap_or_default()
         {
+            if m.valid_until_ms.is_some_and(|u| u <= now) {
+                continue;
+            }
             let minor = m
                 .subject_birthdate
                 .as_deref()
                 .and_then(|b| tamga_id::model::age_on(b, &today))
                 .is_some_and(|a| a < 16);
-            if m.subject_kind == "person"
+            let child = s.for_children
+                && m.subject_kind == "person"
                 && matches!(m.basis.as_str(), "parent" | "guardian")
-                && minor
-            {
-                out.push((m.mandate_id, m.subject_id, m.subject_name));
+                && minor;
+            let company = s.for_companies
+                && m.subject_kind == "organization"
+                && matches!(m.basis.as_str(), "legal-representative" | "employee");
+            if child || company {
+                out.push(Whom {
+                    choice: m.mandate_id,
+                    subject: m.subject_id,
+                    name: m.subject_name,
+                    basis: m.basis,
+                });
             }
         }
         out
@@ -359,18 +394,8 @@ impl Applications {
             .who(c, &s)
             .await
             .into_iter()
-            .find(|(id, _, _)| id == who)
-            .map(|(id, reg, name)| {
-                (
-                    if id == "self" {
-                        "self".to_owned()
-                    } else {
-                        "parent".to_owned()
-                    },
-                    reg,
-                    name,
-                )
-            })
+            .find(|w| w.choice == who)
+            .map(|w| (w.basis, w.subject, w.name))
             .ok_or_else(|| {
                 refuse(
                     "Хэний өмнөөс өргөдөл гаргахаа сонгоно уу",
@@ -1070,7 +1095,7 @@ impl Applications {
             ),
             tamga_pdfa::Block::Field("Өргөдөл гаргагч / Applicant".into(), a.applicant.clone()),
             tamga_pdfa::Block::Field(
-                "Даатгуулагч / Insured person".into(),
+                "Хэний нэрийн өмнөөс / For".into(),
                 format!("{} ({})", r.subject_name, a.subject),
             ),
         ];

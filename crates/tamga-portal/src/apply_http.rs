@@ -121,24 +121,29 @@ async fn start_page(
 ) -> Response {
     let who = a.who(c, s).await;
     let mut radios = String::new();
-    for (i, (id, reg, name)) in who.iter().enumerate() {
-        let label = if id == "self" {
-            format!(
+    for (i, w) in who.iter().enumerate() {
+        let label = match w.basis.as_str() {
+            "self" => format!(
                 "{} ({})",
                 t(lang, "Өөрийн нэрийн өмнөөс", "For myself"),
-                esc(name)
-            )
-        } else {
-            format!(
+                esc(&w.name)
+            ),
+            "parent" | "guardian" => format!(
                 "{} — {} ({})",
-                esc(name),
+                esc(&w.name),
                 t(lang, "миний хүүхэд, 16 нас хүрээгүй", "my child, under 16"),
-                esc(reg)
-            )
+                esc(&w.subject)
+            ),
+            _ => format!(
+                "{} — {} ({})",
+                esc(&w.name),
+                t(lang, "байгууллага, итгэмжлэлээр", "a company I represent"),
+                esc(&w.subject)
+            ),
         };
         radios.push_str(&format!(
             "<div class=\"radio\"><input type=\"radio\" id=\"who{i}\" name=\"who\" value=\"{}\"><label for=\"who{i}\">{label}</label></div>",
-            esc(id)
+            esc(&w.choice)
         ));
     }
     let body = format!(

@@ -115,6 +115,39 @@ async fn insured(State(p): State<People>, Path(reg): Path<String>) -> Response {
     .into_response()
 }
 
+/// The demo's one company (synthetic register number 9100001; its legal representative is the
+/// first demo citizen, as in the identity demo's mandates).
+const COMPANY: &str = "9100001";
+
+async fn legal_entity(Path(no): Path<String>) -> Response {
+    if no != COMPANY {
+        return not_found("Хуулийн этгээд / legal entity");
+    }
+    axum::Json(json!({
+        "operation": "WS100307_getLegalEntityInfoWithRegnum",
+        "register_number": no,
+        "name": "Жишээ Трейд ХХК / Example Trade LLC",
+        "form": "ХХК / LLC",
+        "registered": "2019-04-02",
+        "synthetic": true,
+    }))
+    .into_response()
+}
+
+async fn employer_arrears(Path(no): Path<String>) -> Response {
+    if no != COMPANY {
+        return not_found("Ажил олгогч / employer");
+    }
+    axum::Json(json!({
+        "operation": "WS100586_OrgHasDebt",
+        "register_number": no,
+        "has_debt": false,
+        "arrears_mnt": 0,
+        "synthetic": true,
+    }))
+    .into_response()
+}
+
 async fn taxpayer(State(p): State<People>, Path(reg): Path<String>) -> Response {
     let Some(x) = person(&p, &reg) else {
         return not_found("Татвар төлөгч / taxpayer");
@@ -195,6 +228,8 @@ pub async fn start(bind: std::net::IpAddr, citizens: &Value) -> anyhow::Result<S
         .route("/gasr/marriages/{reg}", get(marriage))
         .route("/gasi/insurees/{reg}", get(work_history))
         .route("/gasi/insured/{reg}", get(insured))
+        .route("/gasr/legal-entities/{no}", get(legal_entity))
+        .route("/gasi/employers/{no}", get(employer_arrears))
         .route("/mta/individuals/{reg}", get(taxpayer))
         .route("/court/cases/{no}", get(case_status))
         .route("/notaries/acts/{no}", get(notarial_act))

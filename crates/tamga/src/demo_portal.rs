@@ -104,7 +104,86 @@ fn voluntary_social_insurance() -> anyhow::Result<OnceOnlyService> {
             },
         ],
         deliver_to: format!("{gasi}/submitApplication"),
+        for_self: true,
         for_children: true,
+        for_companies: false,
+    })
+}
+
+/// An employer's social-insurance arrears reference, applied for by the company's legal
+/// representative or an employee it mandated.
+fn employer_arrears_reference() -> anyhow::Result<OnceOnlyService> {
+    let gasr = crate::demo_exchange::subsystem_id("gasr")?;
+    let gasi = crate::demo_exchange::subsystem_id("gasi")?;
+    let basis = pair(
+        "Нийгмийн даатгалын тухай хууль; Хуулийн этгээдийн улсын бүртгэлийн тухай хууль",
+        "Law on Social Insurance; Law on State Registration of Legal Entities",
+    );
+    let registry = pair(
+        "Улсын бүртгэлийн ерөнхий газар",
+        "General Authority for State Registration",
+    );
+    let insurance = pair(
+        "Нийгмийн даатгалын ерөнхий газар",
+        "General Authority for Social Insurance",
+    );
+    Ok(OnceOnlyService {
+        service_id: "org-social-insurance-debt".into(),
+        provider: "gasi".into(),
+        provider_name: insurance.clone(),
+        title: pair(
+            "Байгууллагын нийгмийн даатгалын өрийн тодорхойлолт",
+            "Employer social-insurance arrears reference",
+        ),
+        evidence: vec![
+            EvidenceSpec {
+                service: format!("{gasr}/WS100101_getCitizenIDCardInfo"),
+                of: Party::Applicant,
+                title: pair(
+                    "Өргөдөл гаргагчийн иргэний үнэмлэх",
+                    "Applicant's ID card record",
+                ),
+                holder: registry.clone(),
+                purpose: pair("Өргөдөл гаргагчийг тодорхойлох", "identify the applicant"),
+                legal_basis: basis.clone(),
+            },
+            EvidenceSpec {
+                service: format!("{gasr}/WS100307_getLegalEntityInfoWithRegnum"),
+                of: Party::Subject,
+                title: pair(
+                    "Хуулийн этгээдийн улсын бүртгэл",
+                    "State register record of the company",
+                ),
+                holder: registry,
+                purpose: pair(
+                    "Байгууллага, төлөөлөгчийг тодорхойлох",
+                    "identify the company and its representative",
+                ),
+                legal_basis: basis.clone(),
+            },
+            EvidenceSpec {
+                service: format!("{gasi}/WS100586_OrgHasDebt"),
+                of: Party::Subject,
+                title: pair(
+                    "Нийгмийн даатгалын шимтгэлийн өр",
+                    "Social-insurance contribution arrears",
+                ),
+                holder: insurance,
+                purpose: pair("Тодорхойлолт гаргах", "issue the reference"),
+                legal_basis: basis,
+            },
+        ],
+        questions: vec![Question {
+            key: "year".into(),
+            label: pair("Аль оны тодорхойлолт вэ?", "For which year?"),
+            hint: pair("2015-аас 2026 он", "2015 to 2026"),
+            min: 2015,
+            max: 2026,
+        }],
+        deliver_to: format!("{gasi}/submitApplication"),
+        for_self: false,
+        for_children: false,
+        for_companies: true,
     })
 }
 
@@ -176,7 +255,10 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
         return Ok(Value::Null);
     };
     let base = &started.base_url;
-    apps.set_services(vec![voluntary_social_insurance()?]);
+    apps.set_services(vec![
+        voluntary_social_insurance()?,
+        employer_arrears_reference()?,
+    ]);
     if let Some(log) = started.logs.iter().find(|l| l.name() == "archive") {
         apps.set_ledger(Arc::new(ArchiveLog(Arc::clone(log))));
     }

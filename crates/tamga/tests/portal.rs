@@ -81,6 +81,8 @@ fn once_only_application_to_sealed_decision() {
     assert_eq!(facts["decided"], true);
     assert_eq!(facts["bank_verified"], true);
     assert_eq!(facts["remote_signed"], true);
+    assert_eq!(facts["company_application"], true);
+    assert_eq!(facts["cades_upload"], true);
     assert!(facts["pyhanko"].as_array().unwrap().len() >= 2);
     // E-mail: delivered, asked for more, decided — to the address the parent gave.
     let mail = mail.lock().unwrap().clone();

@@ -219,6 +219,24 @@ assert "With the organisation" in page, page[page.find("<main"):][:1500]
 assert any(own_id in p for p in facts.pop("confirmations")), "the confirmation page names the application"
 facts["remote_signed"] = True
 
+# For a company: the legal representative applies for the employer's arrears reference of
+# the company (mandate from the state register); the service is not offered for oneself.
+org_apply = base + "/portal/services/org-social-insurance-debt/apply"
+page = browser.get(org_apply + "?lang=en", timeout=30).text
+assert "Example Trade" in page and "For myself" not in page, page[page.find("<main"):][:800]
+company = re.search(r'name="who" value="([^"]+)"><label for="who\d">Жишээ Трейд', page).group(1)
+r = browser.post(org_apply + "?lang=en", data={"who": company, "csrf": csrf_of(page)}, allow_redirects=False, timeout=30)
+org_app = base + r.headers["location"].rsplit("/consent", 1)[0]
+page = browser.get(org_app + "/consent?lang=en", timeout=30).text
+assert "State register record of the company" in page and "9100001" in page
+assert browser.post(org_app + "/consent", data={"csrf": csrf_of(page)}, allow_redirects=False, timeout=60).status_code == 303
+page = browser.get(org_app + "/question/0?lang=en", timeout=30).text
+assert "3 of 3 records were fetched" in page, page[page.find("<main"):][:800]
+assert browser.post(org_app + "/question/0", data={"csrf": csrf_of(page), "answer": "2025"}, allow_redirects=False, timeout=30).status_code == 303
+page = browser.get(org_app + "?lang=en", timeout=30).text
+assert "Example Trade" in page and "9100001" in page and page.count("fetched from the register") == 3
+facts["company_application"] = True
+
 # A third application signed by openssl (CAdES detached, `openssl cms -sign -cades`): the
 # portal completes it to CAdES B-LTA over exactly its file and keeps both as ASiC-S.
 page = browser.get(apps["apply"] + "?lang=en", timeout=30).text
