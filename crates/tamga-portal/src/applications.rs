@@ -195,6 +195,24 @@ pub fn ledger_commitment(salt: &[u8], document: &[u8]) -> [u8; 32] {
     sha256(&v)
 }
 
+/// A document to issue (see [`Applications::issue`]).
+pub struct Issue<'a> {
+    /// The citizen whose wallet receives it.
+    pub owner: &'a str,
+    /// The issuing organisation (whose seal signs it).
+    pub organisation: &'a str,
+    /// Its name, Mongolian / English.
+    pub issuer: &'a [String; 2],
+    /// Title, Mongolian / English.
+    pub title: [String; 2],
+    /// File name in the wallet.
+    pub file_name: &'a str,
+    /// The content after the heading.
+    pub blocks: Vec<tamga_pdfa::Block>,
+    /// Issue time (ms).
+    pub at_ms: i64,
+}
+
 /// Why an action was refused, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -1071,9 +1089,6 @@ impl Applications {
         let s = self
             .service(&a.service_id)
             .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
-        let sealer = read(&self.sealer).ok_or_else(|| internal("no seal for decisions"))?;
-        let code = verification_code();
-        let url = format!("{}/portal/verify/code?code={code}", read(&self.public_base));
         let (outcome_mn, outcome_en) = if approve {
             ("ЗӨВШӨӨРСӨН", "APPROVED")
         } else {
@@ -1081,14 +1096,6 @@ impl Applications {
         };
         let now = tamga_store::now_ms();
         let mut blocks = vec![
-            tamga_pdfa::Block::Title(format!("Шийдвэр: {}", s.title[0])),
-            tamga_pdfa::Block::Small(format!("Decision: {}", s.title[1])),
-            tamga_pdfa::Block::Gap(6.0),
-            tamga_pdfa::Block::Field(
-                "Байгууллага / Organisation".into(),
-                format!("{} / {}", s.provider_name[0], s.provider_name[1]),
-            ),
-            tamga_pdfa::Block::Field("Огноо / Date".into(), tamga_http::html::date_of_ms(now)),
             tamga_pdfa::Block::Field(
                 "Өргөдлийн дугаар / Application".into(),
                 a.application_id.clone(),
@@ -1114,55 +1121,21 @@ impl Applications {
             tamga_pdfa::Block::Text(reason.clone()),
             tamga_pdfa::Block::Gap(8.0),
             tamga_pdfa::Block::Field("Шийдвэрлэсэн / Decided by".into(), official.to_owned()),
-            tamga_pdfa::Block::Small(format!(
-                "Энэ баримт байгууллагын цахим тамгаар баталгаажсан. Жинхэнэ эсэхийг {url} хаягаар, эсвэл QR кодоор шалгана уу. \
-                 This document is sealed electronically by the organisation; check it at the address above or with the QR code."
-            )),
         ]);
-        let pdf = tamga_pdfa::render(&tamga_pdfa::DocumentSpec {
-            title: format!("Шийдвэр / Decision — {}", s.title[1]),
-            author: s.provider_name[0].clone(),
-            lang: "mn".into(),
-            created_unix: now / 1000,
-            blocks,
-            qr: Some((url, format!("Код / Code {code}"))),
-            footer: Some(format!("Баталгаажуулах код / Verification code: {code}")),
-        })
-        .map_err(internal)?;
-        let sealed = sealer.seal(organisation, pdf).await.map_err(internal)?;
-        let doc_id = self
-            .accounts
-            .add_document(
-                &a.applicant,
-                &format!("Шийдвэр: {}", s.title[0]),
-                &format!("Decision: {}", s.title[1]),
-                "application/pdf",
-                &format!("decision-{}.pdf", a.application_id),
-                &s.provider_name[0],
-                &sealed,
-            )
-            .await
-            .map_err(internal)?;
-        // The decision's salted commitment goes to the public ledger: SHA-256(salt ‖
-        // SHA-256(document)), so the ledger shows that it was issued and when, not what.
-        let ledger = match read(&self.ledger) {
-            Some(l) => {
-                let salt = sha256(random_token().as_bytes());
-                let commitment = ledger_commitment(&salt, &sealed);
-                let (log, index) = l.commit(commitment).await.map_err(internal)?;
-                Some((log, i64::try_from(index).unwrap_or(i64::MAX), salt))
-            }
-            None => None,
-        };
-        let store = self.accounts.store().map_err(internal)?;
-        store
-            .verification_code_put(
-                &code,
-                &doc_id,
-                ledger.as_ref().map(|(l, i, s)| (l.as_str(), *i, &s[..])),
-            )
-            .await
-            .map_err(internal)?;
+        let (doc_id, code) = self
+            .issue(Issue {
+                owner: &a.applicant,
+                organisation,
+                issuer: &s.provider_name,
+                title: [
+                    format!("Шийдвэр: {}", s.title[0]),
+                    format!("Decision: {}", s.title[1]),
+                ],
+                file_name: &format!("decision-{}.pdf", a.application_id),
+                blocks,
+                at_ms: now,
+            })
+            .await?;
         r.decision = Some(Decision {
             outcome: if approve { "approved" } else { "refused" }.into(),
             reason,
@@ -1181,6 +1154,76 @@ impl Applications {
         )
         .await;
         Ok(code)
+    }
+
+    /// Issues a document to a citizen's wallet on behalf of an organisation: PDF/A with a QR
+    /// code and a verification code, sealed at PAdES B-LTA, its salted commitment in the
+    /// ledger. Returns the wallet document's id and the verification code.
+    pub async fn issue(&self, d: Issue<'_>) -> Result<(String, String), Refusal> {
+        let sealer = read(&self.sealer).ok_or_else(|| internal("no seal for documents"))?;
+        let code = verification_code();
+        let url = format!("{}/portal/verify/code?code={code}", read(&self.public_base));
+        let mut blocks = vec![
+            tamga_pdfa::Block::Title(d.title[0].clone()),
+            tamga_pdfa::Block::Small(d.title[1].clone()),
+            tamga_pdfa::Block::Gap(6.0),
+            tamga_pdfa::Block::Field(
+                "Байгууллага / Organisation".into(),
+                format!("{} / {}", d.issuer[0], d.issuer[1]),
+            ),
+            tamga_pdfa::Block::Field("Огноо / Date".into(), tamga_http::html::date_of_ms(d.at_ms)),
+        ];
+        blocks.extend(d.blocks);
+        blocks.push(tamga_pdfa::Block::Small(format!(
+            "Энэ баримт байгууллагын цахим тамгаар баталгаажсан. Жинхэнэ эсэхийг {url} хаягаар, эсвэл QR кодоор шалгана уу. \
+             This document is sealed electronically by the organisation; check it at the address above or with the QR code."
+        )));
+        let pdf = tamga_pdfa::render(&tamga_pdfa::DocumentSpec {
+            title: format!("{} / {}", d.title[0], d.title[1]),
+            author: d.issuer[0].clone(),
+            lang: "mn".into(),
+            created_unix: d.at_ms / 1000,
+            blocks,
+            qr: Some((url, format!("Код / Code {code}"))),
+            footer: Some(format!("Баталгаажуулах код / Verification code: {code}")),
+        })
+        .map_err(internal)?;
+        let sealed = sealer.seal(d.organisation, pdf).await.map_err(internal)?;
+        let doc_id = self
+            .accounts
+            .add_document(
+                d.owner,
+                &d.title[0],
+                &d.title[1],
+                "application/pdf",
+                d.file_name,
+                &d.issuer[0],
+                &sealed,
+            )
+            .await
+            .map_err(internal)?;
+        // The salted commitment goes to the public ledger: SHA-256(salt ‖ SHA-256(document)),
+        // so the ledger shows that it was issued and when, not what.
+        let ledger = match read(&self.ledger) {
+            Some(l) => {
+                let salt = sha256(random_token().as_bytes());
+                let commitment = ledger_commitment(&salt, &sealed);
+                let (log, index) = l.commit(commitment).await.map_err(internal)?;
+                Some((log, i64::try_from(index).unwrap_or(i64::MAX), salt))
+            }
+            None => None,
+        };
+        self.accounts
+            .store()
+            .map_err(internal)?
+            .verification_code_put(
+                &code,
+                &doc_id,
+                ledger.as_ref().map(|(l, i, s)| (l.as_str(), *i, &s[..])),
+            )
+            .await
+            .map_err(internal)?;
+        Ok((doc_id, code))
     }
 
     /// The document a verification code names, with its ledger entry (log, index, salt).

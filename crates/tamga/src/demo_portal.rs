@@ -247,6 +247,62 @@ impl tamga_portal::applications::DocumentLedger for ArchiveLog {
     }
 }
 
+/// The civil registration service issues the first citizen's child's birth certificate into
+/// the parent's wallet (once): a sealed PDF/A document with a verification code.
+async fn issue_birth_certificate(
+    started: &Started,
+    apps: &tamga_portal::applications::Applications,
+    country: &Value,
+) -> anyhow::Result<Value> {
+    let Some(parent) = country["citizens"].get(0) else {
+        return Ok(Value::Null);
+    };
+    let reg = parent["registration_number"].as_str().unwrap_or_default();
+    let name = parent["name"].as_str().unwrap_or_default();
+    let family = name.split(' ').next().unwrap_or_default();
+    let title = "Төрсний гэрчилгээ: Тэмүүлэн";
+    if started
+        .store
+        .wallet_of(reg)
+        .await?
+        .iter()
+        .any(|d| d.title_mn == title)
+    {
+        return Ok(json!({ "owner": reg, "issued": "earlier" }));
+    }
+    let f = |k: &str, v: String| tamga_pdfa::Block::Field(k.into(), v);
+    let (_, code) = apps
+        .issue(tamga_portal::applications::Issue {
+            owner: reg,
+            organisation: "gasr",
+            issuer: &pair(
+                "Улсын бүртгэлийн ерөнхий газар",
+                "General Authority for State Registration",
+            ),
+            title: [title.into(), "Birth certificate: Temuulen".into()],
+            file_name: "birth-certificate-UB15150111.pdf",
+            blocks: vec![
+                f("Овог / Family name", family.to_owned()),
+                f("Нэр / Given name", "Тэмүүлэн".into()),
+                f(
+                    "Регистрийн дугаар / Registration number",
+                    "УБ15150111 (synthetic)".into(),
+                ),
+                f("Төрсөн огноо / Date of birth", "2015-05-12".into()),
+                f(
+                    "Төрсөн газар / Place of birth",
+                    "Улаанбаатар / Ulaanbaatar".into(),
+                ),
+                f("Эцэг эсвэл эх / Parent", format!("{name} ({reg})")),
+                f("Гэрчилгээний дугаар / Certificate No.", "ТГ-111051".into()),
+            ],
+            at_ms: tamga_store::now_ms(),
+        })
+        .await
+        .map_err(|e| anyhow!("birth certificate: {}", e.en))?;
+    Ok(json!({ "owner": reg, "verification_code": code }))
+}
+
 /// Wires the applications and the back office; returns the manifest's additions.
 pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow::Result<Value> {
     let (Some((apps, office)), Some(provider), Some(trust)) =
@@ -304,6 +360,7 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
             redirect_uri: redirect,
             acr: Some(tamga_id::model::Loa::High.acr().to_owned()),
         });
+    let birth_certificate = issue_birth_certificate(started, apps, country).await?;
     let mut officials = Vec::new();
     for o in country["officials"].as_array().into_iter().flatten() {
         let (Some(reg), Some(org), Some(name)) = (
@@ -324,5 +381,6 @@ pub async fn connect(started: &Started, data: &Path, country: &Value) -> anyhow:
         "office_client": "agency-office",
         "officials": officials,
         "verify_code": format!("{base}/portal/verify/code"),
+        "birth_certificate": birth_certificate,
     }))
 }

@@ -307,7 +307,7 @@ page = browser.get(app_url + "?lang=en", timeout=30).text
 assert "Approved" in page
 code = re.search(r"<code>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})</code>", page).group(1)
 wallet = browser.get(base + "/portal/wallet?lang=en", timeout=30).text
-doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', wallet)[0]
+doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', wallet[wallet.find("Decision: "):])[0]
 decision = browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30).content
 path = os.path.join(tmp, "decision.pdf")
 open(path, "wb").write(decision)
@@ -342,6 +342,11 @@ receipt_url = re.search(r'href="([^"]+/ledger/archive/receipt\?index=\d+)"', r.t
 receipt = requests.get(receipt_url, timeout=30).json()
 assert receipt["format"] == "tamga-ledger-receipt/1" and receipt["proof"] is not None
 facts["decision_in_ledger"] = receipt["index"]
+
+# The civil registration's birth certificate, issued to the parent's wallet, checks by its code.
+bc = apps["birth_certificate"]["verification_code"]
+r = requests.get(base + "/portal/verify/code", params={"code": bc, "lang": "en"}, timeout=60)
+assert r.status_code == 200 and "TOTAL-PASSED" in r.text and "Birth certificate" in r.text, r.text[-1200:]
 
 # The bank: a share link, then the public check of the file it got.
 page = browser.get(base + "/portal/wallet?lang=en", timeout=30).text

@@ -84,7 +84,10 @@ import os  # noqa: E402
 contract = open(os.path.join(sys.argv[1], "documents/sale-contract.signed.pdf"), "rb").read()
 wallet = browser.get(base + "/portal/wallet?lang=en", timeout=30).text
 assert "Apartment sale contract" in wallet, wallet[:500]
-doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', wallet)[0]
+# The contract's own section (the wallet also holds the child's birth certificate).
+section = wallet[wallet.find("Apartment sale contract"):]
+doc_id = re.findall(r'/portal/wallet/([A-Za-z0-9_-]+)/download', section)[0]
+assert "Birth certificate" in wallet, "the civil registration's birth certificate is in the parent's wallet"
 r = browser.get(base + "/portal/wallet/" + doc_id + "/download", timeout=30)
 assert r.status_code == 200 and r.content == contract, "the wallet returns the signed PDF as issued"
 csrf = re.search(r'name="csrf" value="([^"]+)"', wallet).group(1)
