@@ -338,6 +338,12 @@ impl Applications {
             .find(|s| s.service_id == id)
     }
 
+    /// The service an application is for.
+    fn service_of(&self, a: &Application) -> Result<OnceOnlyService, Refusal> {
+        self.service(&a.service_id)
+            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))
+    }
+
     /// The accounts this service works over.
     pub fn accounts(&self) -> &Arc<Accounts> {
         &self.accounts
@@ -571,19 +577,14 @@ impl Applications {
 
     /// After consent: fetches every evidence item (concurrently) and records them.
     pub async fn consent(&self, c: &Citizen, id: &str) -> Result<Vec<Fetched>, Refusal> {
-        let (a, mut r, _, _) = self
-            .own(c, id)
-            .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        let (a, mut r, _, _) = self.own(c, id).await?.ok_or_else(no_application)?;
         if a.status != "draft" {
             return Err(refuse(
                 "Өргөдлийг илгээсэн байна",
                 "The application has been sent already",
             ));
         }
-        let s = self
-            .service(&a.service_id)
-            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
+        let s = self.service_of(&a)?;
         let mut tasks = Vec::new();
         for e in &s.evidence {
             let who = match e.of {
@@ -608,19 +609,14 @@ impl Applications {
         key: &str,
         value: &str,
     ) -> Result<(), Refusal> {
-        let (a, mut r, doc, _) = self
-            .own(c, id)
-            .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        let (a, mut r, doc, _) = self.own(c, id).await?.ok_or_else(no_application)?;
         if a.status != "draft" || doc.is_some() {
             return Err(refuse(
                 "Өргөдлийг өөрчлөх боломжгүй",
                 "The application can no longer be changed",
             ));
         }
-        let s = self
-            .service(&a.service_id)
-            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
+        let s = self.service_of(&a)?;
         let q = s
             .questions
             .iter()
@@ -653,16 +649,11 @@ impl Applications {
 
     /// The application file (PDF/A), written once all questions are answered.
     pub async fn document(&self, c: &Citizen, id: &str) -> Result<Vec<u8>, Refusal> {
-        let (a, r, doc, _) = self
-            .own(c, id)
-            .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        let (a, r, doc, _) = self.own(c, id).await?.ok_or_else(no_application)?;
         if let Some(d) = doc {
             return Ok(d);
         }
-        let s = self
-            .service(&a.service_id)
-            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
+        let s = self.service_of(&a)?;
         if r.consent_at_ms.is_none() || s.questions.iter().any(|q| !r.answers.contains_key(&q.key))
         {
             return Err(refuse(
@@ -747,10 +738,7 @@ impl Applications {
         id: &str,
         signed: Vec<u8>,
     ) -> Result<(), Refusal> {
-        let (a, r, doc, _) = self
-            .own(c, id)
-            .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        let (a, r, doc, _) = self.own(c, id).await?.ok_or_else(no_application)?;
         if a.status != "draft" {
             return Err(refuse(
                 "Өргөдлийг илгээсэн байна",
@@ -888,10 +876,8 @@ impl Applications {
             .application_get(id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
-        let s = self
-            .service(&a.service_id)
-            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
+            .ok_or_else(no_application)?;
+        let s = self.service_of(&a)?;
         let t = self
             .accounts
             .tracker_settings()
@@ -969,7 +955,7 @@ impl Applications {
             .application_get(id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+            .ok_or_else(no_application)?;
         if a.provider != organisation || a.status != "submitted" || signed.as_deref() != Some(body)
         {
             return Err(refuse(
@@ -1019,7 +1005,7 @@ impl Applications {
         let (a, mut r, _) = self
             .office_get(organisation, id)
             .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+            .ok_or_else(no_application)?;
         if a.status != "delivered" {
             return Err(refuse(
                 "Энэ төлөвт асуух боломжгүй",
@@ -1047,10 +1033,7 @@ impl Applications {
     /// The applicant answers the office.
     pub async fn reply(&self, c: &Citizen, id: &str, text: &str) -> Result<(), Refusal> {
         let text = bounded(text)?;
-        let (a, mut r, _, _) = self
-            .own(c, id)
-            .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+        let (a, mut r, _, _) = self.own(c, id).await?.ok_or_else(no_application)?;
         if a.status != "more-info" {
             return Err(refuse(
                 "Нэмэлт мэдээлэл хүсээгүй байна",
@@ -1079,16 +1062,14 @@ impl Applications {
         let (a, mut r, _) = self
             .office_get(organisation, id)
             .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+            .ok_or_else(no_application)?;
         if a.status != "delivered" {
             return Err(refuse(
                 "Энэ төлөвт шийдвэрлэх боломжгүй",
                 "Cannot decide in this state",
             ));
         }
-        let s = self
-            .service(&a.service_id)
-            .ok_or_else(|| refuse("Үйлчилгээ олдсонгүй", "No such service"))?;
+        let s = self.service_of(&a)?;
         let (outcome_mn, outcome_en) = if approve {
             ("ЗӨВШӨӨРСӨН", "APPROVED")
         } else {
@@ -1360,6 +1341,10 @@ impl Applications {
             }
         }
     }
+}
+
+pub(crate) fn no_application() -> Refusal {
+    refuse("Өргөдөл олдсонгүй", "No such application")
 }
 
 fn bounded(text: &str) -> Result<String, Refusal> {

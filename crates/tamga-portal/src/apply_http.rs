@@ -43,6 +43,22 @@ fn forbidden() -> Response {
     )
 }
 
+/// The signed-in citizen behind a posted form, whose anti-forgery token must be the session's.
+/// (The refusal is a whole response, returned at once; its size does not matter here.)
+#[allow(clippy::result_large_err)]
+fn form_citizen(
+    a: &Applications,
+    h: &HeaderMap,
+    lang: &str,
+    f: &Form,
+) -> Result<Citizen, Response> {
+    let c = signed_in(a, h).ok_or_else(|| to_signin(lang))?;
+    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return Err(forbidden());
+    }
+    Ok(c)
+}
+
 fn csrf_field(c: &Citizen) -> String {
     format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
@@ -56,6 +72,34 @@ fn error_summary(lang: &str, r: &Refusal, field: &str) -> String {
         t(lang, "Алдаа гарлаа", "There is a problem"),
         esc(t(lang, &r.mn, &r.en))
     )
+}
+
+/// The message under a field with an error (GOV.UK error message pattern).
+fn inline_error(lang: &str, err: Option<&Refusal>, field: &str) -> String {
+    err.map(|e| {
+        format!(
+            "<p class=\"error\" id=\"{field}-error\">{}</p>",
+            esc(t(lang, &e.mn, &e.en))
+        )
+    })
+    .unwrap_or_default()
+}
+
+fn invalid_attr(err: Option<&Refusal>) -> &'static str {
+    if err.is_some() {
+        " aria-invalid=\"true\""
+    } else {
+        ""
+    }
+}
+
+/// 422 for a page shown again with an error, 200 otherwise.
+fn status_for(err: Option<&Refusal>) -> StatusCode {
+    if err.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
 }
 
 fn show(lang: &str, status: StatusCode, title: &str, here: &str, body: &str) -> Response {
@@ -168,11 +212,7 @@ async fn start_page(
     );
     show(
         lang,
-        if err.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        status_for(err.as_ref()),
         t(lang, "Өргөдөл", "Apply"),
         &format!("/portal/services/{}/apply", s.service_id),
         &body,
@@ -187,12 +227,10 @@ async fn start_post(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     let Some(s) = a.service(&id) else {
         return not_found(lang);
     };
@@ -292,12 +330,10 @@ async fn consent_post(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     match a.consent(&c, &id).await {
         Ok(_) => private(
             Redirect::to(&format!("/portal/applications/{id}/question/0?lang={lang}"))
@@ -378,28 +414,14 @@ async fn question_page(
         csrf = csrf_field(c),
         label = esc(t(lang, &qn.label[0], &qn.label[1])),
         hint = esc(t(lang, &qn.hint[0], &qn.hint[1])),
-        inline = err
-            .as_ref()
-            .map(|e| format!(
-                "<p class=\"error\" id=\"answer-error\">{}</p>",
-                esc(t(lang, &e.mn, &e.en))
-            ))
-            .unwrap_or_default(),
+        inline = inline_error(lang, err.as_ref(), "answer"),
         value = esc(&value),
-        invalid = if err.is_some() {
-            " aria-invalid=\"true\""
-        } else {
-            ""
-        },
+        invalid = invalid_attr(err.as_ref()),
         go = t(lang, "Үргэлжлүүлэх", "Continue"),
     );
     show(
         lang,
-        if err.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        status_for(err.as_ref()),
         t(lang, &qn.label[0], &qn.label[1]),
         &format!("/portal/applications/{id}/question/{n}"),
         &body,
@@ -414,12 +436,10 @@ async fn question_post(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     let Ok(Some((app, _, _, _))) = a.own(&c, &id).await else {
         return not_found(lang);
     };
@@ -616,11 +636,7 @@ async fn application_page(
     }
     show(
         lang,
-        if err.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        status_for(err.as_ref()),
         t(lang, &s.title[0], &s.title[1]),
         &format!("/portal/applications/{id}"),
         &b,
@@ -708,12 +724,10 @@ async fn reply_post(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     match a
         .reply(&c, &id, f.get("reply").map(String::as_str).unwrap_or(""))
         .await
@@ -735,12 +749,10 @@ async fn remote_start(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     match a.remote.start(&a, &c, &id).await {
         Ok((flow, url)) => {
             let mut r = Redirect::to(&url).into_response();
@@ -921,28 +933,14 @@ async fn inbox_page(
             "Өргөдлийн төлөв өөрчлөгдөхөд мэдэгдэнэ",
             "We write when an application changes"
         ),
-        inline = err
-            .as_ref()
-            .map(|e| format!(
-                "<p class=\"error\" id=\"email-error\">{}</p>",
-                esc(t(lang, &e.mn, &e.en))
-            ))
-            .unwrap_or_default(),
+        inline = inline_error(lang, err.as_ref(), "email"),
         email = esc(&email),
-        invalid = if err.is_some() {
-            " aria-invalid=\"true\""
-        } else {
-            ""
-        },
+        invalid = invalid_attr(err.as_ref()),
         go = t(lang, "Хадгалах", "Save"),
     );
     show(
         lang,
-        if err.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        status_for(err.as_ref()),
         t(lang, "Мэдэгдэл", "Inbox"),
         "/portal/inbox",
         &body,
@@ -956,12 +954,10 @@ async fn inbox_post(
     axum::Form(f): axum::Form<Form>,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref());
-    let Some(c) = signed_in(&a, &h) else {
-        return to_signin(lang);
+    let c = match form_citizen(&a, &h, lang, &f) {
+        Ok(c) => c,
+        Err(r) => return r,
     };
-    if !c.csrf_ok(f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return forbidden();
-    }
     let email = f.get("email").cloned().unwrap_or_default();
     match a.set_contact(&c, &email).await {
         Ok(()) => private(Redirect::to(&format!("/portal/inbox?lang={lang}")).into_response()),

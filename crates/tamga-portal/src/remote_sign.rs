@@ -217,7 +217,7 @@ impl RemoteSigning {
         let (a, _, _, _) = apps
             .own(c, id)
             .await?
-            .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+            .ok_or_else(crate::applications::no_application)?;
         // The application file is written now if the citizen did not download it first.
         let doc = apps.document(c, id).await.ok();
         if a.status != "draft" || doc.is_none() {
@@ -381,7 +381,7 @@ impl RemoteSigning {
                 let (_, _, doc, _) = apps
                     .own(c, &flow.application)
                     .await?
-                    .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+                    .ok_or_else(crate::applications::no_application)?;
                 let doc = doc.ok_or_else(|| err("no application file"))?;
                 let capture = Capture {
                     spki: cert.spki_der.clone(),
@@ -448,7 +448,7 @@ impl RemoteSigning {
                 let (_, _, doc, _) = apps
                     .own(c, &flow.application)
                     .await?
-                    .ok_or_else(|| refuse("Өргөдөл олдсонгүй", "No such application"))?;
+                    .ok_or_else(crate::applications::no_application)?;
                 let doc = doc.ok_or_else(|| err("no application file"))?;
                 let replay = Replay {
                     spki: cert.spki_der.clone(),
