@@ -304,6 +304,11 @@ fn print_welcome(s: &Started, manifest: &Path) {
     if s.portal.is_some() {
         println!("  Portal / Портал               {base}/portal");
         println!("  Who used my data / Миний мэдээлэл {base}/portal/my-data");
+        println!(
+            "  Apply online / Өргөдөл гаргах {base}/portal/services/voluntary-social-insurance"
+        );
+        println!("  Back office / Байгууллага     {base}/office");
+        println!("  Check a code / Код шалгах     {base}/portal/verify");
     }
     println!();
     println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");
