@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lang: "mn".into(),
         created_unix: 1_795_800_000,
         blocks: vec![
-            Block::Title("Сайн дурын даатгалын шийдвэр".into()),
+            Block::Title("Шийдвэр: Сайн дурын нийгмийн даатгалд хамрагдах".into()),
             Block::Small("Voluntary social insurance decision".into()),
             Block::Gap(8.0),
             Block::Field(
@@ -19,6 +19,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Block::Field(
                 "Шийдвэр / Decision".into(),
                 "Зөвшөөрсөн / Approved — 50,000₮ №12".into(),
+            ),
+            Block::Field(
+                "Даатгуулах сарын орлого (₮) / Monthly income to insure (₮)".into(),
+                "450000".into(),
+            ),
+            Block::Field(
+                "Хэдэн сарын шимтгэл төлөх вэ? / How many months will you pay for?".into(),
+                "6".into(),
             ),
             Block::Rule,
             Block::Heading("Үндэслэл / Grounds".into()),

@@ -234,8 +234,14 @@ pub fn render(spec: &DocumentSpec) -> Result<Vec<u8>, PdfaError> {
             let s = fonts.show(bold, size, MARGIN + indent, y, line);
             l.out(&s);
         }
-        if label.is_some() {
-            l.need(3.0)?;
+        if let Some(k) = label {
+            // A label on two lines needs the room of two, whatever the value's length.
+            let label_lines = wrap(&fonts.bold, k, 9.0, indent - 8.0).len().min(2);
+            let below = (label_lines as f32 - 1.0) * 11.0 - (lines.len() as f32 - 1.0) * lead;
+            l.need(3.0 + below.max(0.0))?;
+        }
+        if matches!(b, Block::Title(_)) {
+            l.need(5.0)?;
         }
     }
     let total = l.pages.len();
