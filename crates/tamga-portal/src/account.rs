@@ -382,6 +382,22 @@ impl Accounts {
         Some((cookie, url))
     }
 
+    /// Finishes a sign-in from the redirect's query (`code`, `state`, `iss`, or `error`).
+    pub async fn finish_redirect(
+        &self,
+        flow_cookie: Option<&str>,
+        code: Option<&str>,
+        state: Option<&str>,
+        iss: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(String, String), String> {
+        match (code, state, error) {
+            (Some(code), Some(state), None) => self.finish(flow_cookie, code, state, iss).await,
+            (_, _, Some(e)) => Err(format!("the identity provider answered {e}")),
+            _ => Err("code or state missing".into()),
+        }
+    }
+
     /// Finishes a sign-in; returns the session cookie and where the citizen was going.
     pub async fn finish(
         &self,

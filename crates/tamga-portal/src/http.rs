@@ -242,14 +242,15 @@ async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let flow = cookie(&headers, FLOW_COOKIE);
-    let result = match (&q.code, &q.state, &q.error) {
-        (Some(code), Some(state), None) => {
-            a.finish(flow.as_deref(), code, state, q.iss.as_deref())
-                .await
-        }
-        (_, _, Some(e)) => Err(format!("the identity provider answered {e}")),
-        _ => Err("code or state missing".into()),
-    };
+    let result = a
+        .finish_redirect(
+            flow.as_deref(),
+            q.code.as_deref(),
+            q.state.as_deref(),
+            q.iss.as_deref(),
+            q.error.as_deref(),
+        )
+        .await;
     match result {
         Ok((session, next)) => {
             let to = if next.starts_with("/portal/") {

@@ -83,15 +83,16 @@ async fn signin(State(o): State<Arc<Office>>, Query(q): Query<Q>) -> Response {
 }
 
 async fn callback(State(o): State<Arc<Office>>, h: HeaderMap, Query(q): Query<Q>) -> Response {
-    let result = match (&q.code, &q.state, &q.error) {
-        (Some(code), Some(state), None) => {
-            o.accounts
-                .finish(cookie(&h, FLOW).as_deref(), code, state, q.iss.as_deref())
-                .await
-        }
-        (_, _, Some(e)) => Err(format!("the identity provider answered {e}")),
-        _ => Err("code or state missing".into()),
-    };
+    let result = o
+        .accounts
+        .finish_redirect(
+            cookie(&h, FLOW).as_deref(),
+            q.code.as_deref(),
+            q.state.as_deref(),
+            q.iss.as_deref(),
+            q.error.as_deref(),
+        )
+        .await;
     match result {
         Ok((session, _)) => {
             let mut r = Redirect::to("/office").into_response();

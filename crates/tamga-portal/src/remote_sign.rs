@@ -91,37 +91,21 @@ fn err(e: impl std::fmt::Display) -> Refusal {
     }
 }
 
-/// Lends its public key to the first layout and keeps what it was asked to sign.
-struct Capture {
+/// The remote key as the PAdES layout sees it: the first layout captures the message to be
+/// signed (a placeholder signature of a P-256 signature's largest DER size; that layout is
+/// thrown away); the second gets back the key holder's signature over the hash of exactly
+/// that message.
+struct RemoteKey {
     spki: Vec<u8>,
-    seen: Mutex<Option<Vec<u8>>>,
+    mode: Mode,
 }
 
-/// Gives back the signature the key holder made over the hash of exactly that message.
-struct Replay {
-    spki: Vec<u8>,
-    hash: [u8; 32],
-    signature: Vec<u8>,
+enum Mode {
+    Capture(Mutex<Option<Vec<u8>>>),
+    Replay { hash: [u8; 32], signature: Vec<u8> },
 }
 
-impl Signer for Capture {
-    fn label(&self) -> &str {
-        "remote"
-    }
-    fn key_algorithm(&self) -> KeyAlgorithm {
-        KeyAlgorithm::EcP256
-    }
-    fn public_key_der(&self) -> &[u8] {
-        &self.spki
-    }
-    fn sign(&self, _: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_vec());
-        // A placeholder of a P-256 signature's largest DER size; this layout is thrown away.
-        Ok(vec![0; 72])
-    }
-}
-
-impl Signer for Replay {
+impl Signer for RemoteKey {
     fn label(&self) -> &str {
         "remote"
     }
@@ -132,13 +116,17 @@ impl Signer for Replay {
         &self.spki
     }
     fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        if sha256(message) != self.hash {
-            return Err(KeyError::AlgorithmMismatch {
+        match &self.mode {
+            Mode::Capture(seen) => {
+                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_vec());
+                Ok(vec![0; 72])
+            }
+            Mode::Replay { hash, signature } if sha256(message) == *hash => Ok(signature.clone()),
+            Mode::Replay { .. } => Err(KeyError::AlgorithmMismatch {
                 key: KeyAlgorithm::EcP256,
                 requested: algorithm,
-            });
+            }),
         }
-        Ok(self.signature.clone())
     }
 }
 
@@ -383,17 +371,16 @@ impl RemoteSigning {
                     .await?
                     .ok_or_else(crate::applications::no_application)?;
                 let doc = doc.ok_or_else(|| err("no application file"))?;
-                let capture = Capture {
+                let capture = RemoteKey {
                     spki: cert.spki_der.clone(),
-                    seen: Mutex::new(None),
+                    mode: Mode::Capture(Mutex::new(None)),
                 };
                 sign_pdf(&doc, &options(&capture, &cert, &certs, flow.time, None)).map_err(err)?;
-                let tbs = capture
-                    .seen
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                    .ok_or_else(|| err("nothing to sign"))?;
+                let tbs = match capture.mode {
+                    Mode::Capture(seen) => seen.into_inner().unwrap_or_else(|p| p.into_inner()),
+                    Mode::Replay { .. } => None,
+                }
+                .ok_or_else(|| err("nothing to sign"))?;
                 let hash = sha256(&tbs);
                 let next = Flow {
                     state: random_token(),
@@ -450,10 +437,9 @@ impl RemoteSigning {
                     .await?
                     .ok_or_else(crate::applications::no_application)?;
                 let doc = doc.ok_or_else(|| err("no application file"))?;
-                let replay = Replay {
+                let replay = RemoteKey {
                     spki: cert.spki_der.clone(),
-                    hash,
-                    signature,
+                    mode: Mode::Replay { hash, signature },
                 };
                 let s = self.settings().ok_or_else(|| err("not configured"))?;
                 let tsa = http_tsa(apps.accounts().http().clone(), s.tsa_url.clone());
