@@ -220,11 +220,21 @@ pub fn build_request_for_digest(
     nonce: Option<&[u8]>,
     cert_req: bool,
 ) -> Result<Vec<u8>, der::Error> {
+    build_request_with(rfc5912::ID_SHA_256, digest, nonce, cert_req)
+}
+
+/// Builds a DER TimeStampReq for a `digest` computed with the hash algorithm `hash_oid`.
+pub fn build_request_with(
+    hash_oid: ObjectIdentifier,
+    digest: &[u8],
+    nonce: Option<&[u8]>,
+    cert_req: bool,
+) -> Result<Vec<u8>, der::Error> {
     TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
             hash_algorithm: spki::AlgorithmIdentifier {
-                oid: rfc5912::ID_SHA_256,
+                oid: hash_oid,
                 parameters: None,
             },
             hashed_message: OctetString::new(digest)?,
