@@ -4,5 +4,13 @@
 //!   hash tree, time-stamp renewal before a time-stamp authority's certificate expires,
 //!   hash-tree renewal before a hash algorithm weakens, and verification with a reason for
 //!   every failure.
+//! - [`service`]: the archive — ingest with a salted ledger commitment, sealing in batches,
+//!   scheduled renewal, disposal recorded in the ledger, export.
+//! - [`package`]: the self-contained package (ASiC-S with the evidence record) and its offline
+//!   verification.
+//! - [`copy`]: printable paper copies with a QR code back to the original.
 
+pub mod copy;
 pub mod ers;
+pub mod package;
+pub mod service;

@@ -12,6 +12,7 @@
 //! migrations, group commit, and the tables of the foundation (settings, audit log).
 
 mod applications;
+mod archive;
 mod audit;
 mod error;
 mod exchange;
@@ -30,6 +31,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Connection, Transaction};
 
 pub use applications::{Application, InboxMessage};
+pub use archive::ArchivedRow;
 pub use audit::{AuditEvent, AuditLog};
 pub use error::{StoreError, redact_url};
 pub use exchange::{BatchRow as ExchangeBatch, PendingRecord, RecordRow, StoredRecord};

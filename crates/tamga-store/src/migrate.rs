@@ -56,6 +56,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_identity"),
     migration!(6, "0006_portal"),
     migration!(7, "0007_applications"),
+    migration!(8, "0008_archive"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"
