@@ -89,12 +89,10 @@ async fn ingest(url: &str, backend: &str, world: &Arc<World>) {
     )
     .await
     .unwrap();
-    let archive = Archive::new(
-        store.clone(),
-        log,
-        Arc::new(Now(Arc::clone(world))),
-        vec![world.root.clone()],
-    );
+    let archive = Archive::new(store.clone(), log, Arc::new(Now(Arc::clone(world))), {
+        let root = world.root.clone();
+        Arc::new(move || vec![root.clone()])
+    });
     let s = secs();
     let (single, _) = ingest_rate(&archive, 1, s / 2.0).await;
     let (batched, n) = ingest_rate(&archive, 500, s).await;
@@ -125,7 +123,9 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn verify_bench(world: &World) {
-    let docs: Vec<Vec<u8>> = (0..64).map(|i| format!("document {i}").into_bytes()).collect();
+    let docs: Vec<Vec<u8>> = (0..64)
+        .map(|i| format!("document {i}").into_bytes())
+        .collect();
     let thirty = world.thirty_years(&docs);
     let initial = world.ingest(&docs, T0 + 3600);
     let at = T0 + 31 * YEAR;

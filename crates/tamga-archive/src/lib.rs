@@ -8,9 +8,11 @@
 //!   scheduled renewal, disposal recorded in the ledger, export.
 //! - [`package`]: the self-contained package (ASiC-S with the evidence record) and its offline
 //!   verification.
+//! - [`http`]: the archivist API and the public verification page.
 //! - [`copy`]: printable paper copies with a QR code back to the original.
 
 pub mod copy;
 pub mod ers;
+pub mod http;
 pub mod package;
 pub mod service;

@@ -109,8 +109,9 @@ pub struct Archive {
     store: Store,
     log: Arc<Log>,
     tsa: Arc<dyn Timestamper>,
-    /// Anchors the archive's own records are checked against when sealed.
-    anchors: Vec<ParsedCert>,
+    /// Anchors the archive's own records are checked against when sealed (asked each time:
+    /// roots created after start count).
+    anchors: tamga_sign::http::AnchorSource,
 }
 
 fn now() -> i64 {
@@ -144,7 +145,7 @@ impl Archive {
         store: Store,
         log: Arc<Log>,
         tsa: Arc<dyn Timestamper>,
-        anchors: Vec<ParsedCert>,
+        anchors: tamga_sign::http::AnchorSource,
     ) -> Archive {
         Archive {
             store,
@@ -157,6 +158,11 @@ impl Archive {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The trust anchors now.
+    pub fn anchors(&self) -> Vec<ParsedCert> {
+        (self.anchors)()
     }
 
     /// The ledger log.
@@ -325,11 +331,7 @@ impl Archive {
             .archive_content(id)
             .await?
             .ok_or_else(|| ArchiveError::NotFound(id.to_owned()))?;
-        let v = ers::verify(
-            record,
-            &content,
-            &ErsPolicy::new(self.anchors.clone(), now()),
-        )?;
+        let v = ers::verify(record, &content, &ErsPolicy::new((self.anchors)(), now()))?;
         Ok(v.renew_by)
     }
 

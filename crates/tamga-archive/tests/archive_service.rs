@@ -84,12 +84,10 @@ async fn ingest_seal_export_renew_and_dispose() {
             world: Arc::clone(&world),
             offset: AtomicI64::new(0),
         });
-        let archive = Archive::new(
-            store.clone(),
-            Arc::clone(&log),
-            tsa.clone(),
-            vec![world.root.clone()],
-        );
+        let archive = Archive::new(store.clone(), Arc::clone(&log), tsa.clone(), {
+            let root = world.root.clone();
+            Arc::new(move || vec![root.clone()])
+        });
         let now = tamga_pki::builder::now();
         let keep = now + 10 * YEAR;
 

@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         command: crate::ledger_cli::LedgerCommand,
     },
+    /// The electronic archive: ingest, export, paper copies, disposal, renewal; offline
+    /// verification of packages.
+    Archive {
+        #[command(subcommand)]
+        command: crate::archive_cli::ArchiveCommand,
+    },
     /// The exchange: registry commands, global configuration, record export and offline
     /// verification.
     Exchange {
@@ -149,6 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
         Command::Ledger { command } => crate::ledger_cli::run(command).await,
+        Command::Archive { command } => crate::archive_cli::run(command).await,
         Command::Exchange { command } => crate::exchange_cli::run(command).await,
         Command::Id { command } => crate::id_cli::run(command).await,
         Command::Keys { config, command } => {

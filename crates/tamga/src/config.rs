@@ -49,6 +49,42 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// The citizen portal.
     pub portal: PortalConfig,
+    /// The electronic archive.
+    pub archive: ArchiveConfig,
+}
+
+/// The electronic archive (RFC 4998 evidence records).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// The ledger log that takes the archive's commitments (must be one of `ledger.logs`).
+    pub log: String,
+    /// File holding the archivists' bearer token (mode 0600), else `TAMGA_ARCHIVE_TOKEN`; with
+    /// neither, the archivist API refuses everyone (the public verification page still works).
+    pub token_file: Option<PathBuf>,
+    /// Pending documents are sealed (one time-stamp per batch) this often, seconds.
+    pub seal_interval_secs: u64,
+    /// Records whose time-stamp authority certificate expires within this many days are renewed
+    /// (checked hourly).
+    pub renew_horizon_days: i64,
+    /// Time-stamp authority URL; none: the node's own (the trust role must run).
+    pub tsa_url: Option<String>,
+    /// Trust anchors (PEM or DER files) for the time-stamp authorities; none: the node's own
+    /// roots (the trust role must run).
+    pub anchors: Vec<PathBuf>,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        ArchiveConfig {
+            log: "archive".into(),
+            token_file: None,
+            seal_interval_secs: 5,
+            renew_horizon_days: 90,
+            tsa_url: None,
+            anchors: vec![],
+        }
+    }
 }
 
 /// The citizen portal.
@@ -361,6 +397,8 @@ pub enum Role {
     Identity,
     /// Citizen portal (`/portal/…`).
     Portal,
+    /// Electronic archive (`/archive/…`).
+    Archive,
 }
 
 impl Role {
@@ -374,6 +412,7 @@ impl Role {
         Role::Gateway,
         Role::Identity,
         Role::Portal,
+        Role::Archive,
     ];
 }
 
@@ -495,6 +534,7 @@ impl Default for Config {
                 smtp_relay: None,
                 smtp_from: "noreply@tamga.localhost".into(),
             },
+            archive: ArchiveConfig::default(),
         }
     }
 }
@@ -644,6 +684,33 @@ impl Config {
         }
         if self.node.name.trim().is_empty() {
             return Err(rule("node.name", "must not be empty"));
+        }
+        if self.roles.contains(&Role::Archive) {
+            if !self.ledger.logs.contains(&self.archive.log) || !self.roles.contains(&Role::Ledger)
+            {
+                return Err(rule(
+                    "archive.log",
+                    "the archive needs the ledger role and this log among ledger.logs",
+                ));
+            }
+            if self.archive.seal_interval_secs == 0 || self.archive.renew_horizon_days < 1 {
+                return Err(rule(
+                    "archive.seal_interval_secs",
+                    "sealing needs an interval of at least 1 s and renewal a horizon of at least 1 day",
+                ));
+            }
+            if self.archive.tsa_url.is_none() && !self.roles.contains(&Role::Trust) {
+                return Err(rule(
+                    "archive.tsa_url",
+                    "without the trust role the archive needs a time-stamp authority URL",
+                ));
+            }
+            if self.archive.anchors.is_empty() && !self.roles.contains(&Role::Trust) {
+                return Err(rule(
+                    "archive.anchors",
+                    "without the trust role the archive needs trust anchors for its time-stamp authority",
+                ));
+            }
         }
         if self.registry.validity_secs < 10 {
             return Err(rule("registry.validity_secs", "must be at least 10"));

@@ -56,6 +56,7 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     config.ledger.local_witnesses = true;
     config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
     config.identity.admin_token_file = Some(ensure_secret_file(data, "secrets/id-admin-token")?);
+    config.archive.token_file = Some(ensure_secret_file(data, "secrets/archive-token")?);
     // Passkeys need a host name; browsers resolve localhost to this machine.
     if bind.is_loopback() {
         config.identity.issuer_host = Some("localhost".into());
@@ -135,6 +136,7 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                     doc["ledger"] = commit_contract(&data_owned, notary).await?;
                 }
                 manifest["signed_documents"] = documents;
+                manifest["archive"] = crate::demo_archive::ensure(&started, &data_owned).await?;
                 manifest["ledger"] = json!({
                     "append_token_file": "secrets/ledger-token",
                     "logs": started.logs.iter().map(|l| json!({
@@ -309,6 +311,11 @@ fn print_welcome(s: &Started, manifest: &Path) {
         );
         println!("  Back office / Байгууллага     {base}/office");
         println!("  Check a code / Код шалгах     {base}/portal/verify");
+    }
+    if s.archive.is_some() {
+        println!(
+            "  Archive / Архив               {base}/archive/verify/<code> (demo.json: archive)"
+        );
     }
     println!();
     println!("  Ctrl-C stops it / Зогсоохын тулд Ctrl-C дарна уу");

@@ -4,9 +4,12 @@
 //! node and the roles. Errors reach the user here as one line naming the cause, with a non-zero
 //! exit; nothing below this file prints.
 
+mod archive_cli;
+mod archive_role;
 mod cli;
 mod config;
 mod demo;
+mod demo_archive;
 mod demo_backends;
 mod demo_contract;
 mod demo_country;

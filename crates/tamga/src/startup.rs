@@ -47,6 +47,8 @@ pub struct Started {
     pub identity: Option<Arc<tamga_id::Provider>>,
     /// The portal's citizen accounts (sign-in, data tracker), when the portal role runs.
     pub portal: Option<Arc<tamga_portal::account::Accounts>>,
+    /// The electronic archive, when that role runs.
+    pub archive: Option<Arc<tamga_archive::service::Archive>>,
     /// The portal's applications and back office.
     pub applications: Option<(
         Arc<tamga_portal::applications::Applications>,
@@ -326,11 +328,25 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
                 applications = Some((apps, office));
                 portal = Some(accounts);
             }
-            Role::Ledger | Role::Witness | Role::Registry | Role::Gateway | Role::Identity => {}
+            Role::Ledger
+            | Role::Witness
+            | Role::Registry
+            | Role::Gateway
+            | Role::Identity
+            | Role::Archive => {}
         }
     }
     let (logs, witnesses) =
         crate::ledger_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
+    let archive = crate::archive_role::wire(
+        config,
+        &store,
+        &logs,
+        trust.as_ref(),
+        &base_url,
+        &mut builder,
+    )
+    .await?;
     let registry = crate::exchange_role::wire_registry(config, &store, &keys, &mut builder).await?;
     let identity =
         crate::identity_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
@@ -374,6 +390,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         identity,
         portal,
         applications,
+        archive,
     };
     Ok((node, store, started))
 }
