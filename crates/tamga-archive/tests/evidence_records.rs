@@ -353,3 +353,37 @@ fn openssl_imprint(text: &str) -> String {
     }
     hex
 }
+
+/// Every single-bit change of a renewed record gives a verdict, never a panic; a change that
+/// still verifies touched only what no signature or hash covers (an ArchiveTimeStamp's
+/// digestAlgorithm and attributes, the newest token's unsigned fields) and proves exactly the
+/// same times from the same authorities.
+#[test]
+fn every_bit_flip_is_a_verdict_not_a_panic() {
+    let w = World::new();
+    let d = docs(3);
+    let mut records = w.ingest(&d, T0 + 3600);
+    w.renew_timestamps(&mut records, T0 + 5 * YEAR);
+    let der = ers::encode(&records[1]).unwrap();
+    let p = policy(&w, T0 + 6 * YEAR);
+    let claims = |v: &ers::ErsVerified| -> Vec<(i64, String, &'static str)> {
+        v.stamps
+            .iter()
+            .map(|s| (s.gen_time, s.tsa.to_lowercase(), s.hash))
+            .collect()
+    };
+    let expected = claims(&ers::verify(&records[1], &d[1], &p).unwrap());
+    for i in 0..der.len() {
+        let mut m = der.clone();
+        m[i] ^= 1 << (i % 8);
+        if let Ok(r) = ers::parse(&m)
+            && let Ok(v) = ers::verify(&r, &d[1], &p)
+        {
+            assert_eq!(
+                claims(&v),
+                expected,
+                "flip at byte {i} changed what is proven"
+            );
+        }
+    }
+}
