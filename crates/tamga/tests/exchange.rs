@@ -125,19 +125,29 @@ async fn two_gateways_exchange_signed_logged_and_refuse_what_they_must() {
             .as_str()
             .unwrap()
             .to_owned();
-        let (s, e, _, b) = call(
-            &http,
-            reqwest::Method::GET,
-            &format!("{khur}/r1/MN/GOV/9000001/civil-registry/findUsage"),
-            &[
-                ("X-Road-Client", "MN/GOV/9000003/citizen-portal".to_owned()),
-                ("X-Tamga-Data-Subject", pct(&citizen)),
-                ("X-Tamga-Purpose", "citizen%20view".to_owned()),
-                ("X-Tamga-Legal-Basis", "PDPL".to_owned()),
-            ],
-            None,
-        )
-        .await;
+        // The demo's gateways load the registry's configuration on their own schedule; a call
+        // in the moment before the newest configuration arrives is answered UnknownService, so
+        // retry that (and only that) for a while.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let (s, e, _, b) = loop {
+            let r = call(
+                &http,
+                reqwest::Method::GET,
+                &format!("{khur}/r1/MN/GOV/9000001/civil-registry/findUsage"),
+                &[
+                    ("X-Road-Client", "MN/GOV/9000003/citizen-portal".to_owned()),
+                    ("X-Tamga-Data-Subject", pct(&citizen)),
+                    ("X-Tamga-Purpose", "citizen%20view".to_owned()),
+                    ("X-Tamga-Legal-Basis", "PDPL".to_owned()),
+                ],
+                None,
+            )
+            .await;
+            if r.1 != "Server.ClientProxy.UnknownService" || Instant::now() > deadline {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
         assert_eq!((s, e.as_str()), (200, ""));
         let usage: Value = serde_json::from_slice(&b).unwrap();
         let clients: Vec<&str> = usage
