@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod asic;
+pub mod bundle;
 pub mod cms_read;
 pub mod extend;
 pub mod http;

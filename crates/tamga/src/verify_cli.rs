@@ -10,11 +10,10 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use base64::Engine;
 use clap::{Args, ValueEnum};
-use serde_json::json;
 use tamga_pki::ParsedCert;
 use tamga_sign::report::{Indication, Report, SubIndication};
 use tamga_sign::validate::{Policy, RevocationRequirement, ValidateError};
-use tamga_sign::zip::{self, Entry, Limits};
+use tamga_sign::zip::{self, Limits};
 
 /// Revocation policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,7 +72,7 @@ pub struct VerifyArgs {
     offline: bool,
 }
 
-const BUNDLE_FORMAT: &str = "tamga-evidence-bundle/1";
+use tamga_sign::bundle::FORMAT as BUNDLE_FORMAT;
 
 /// The exit code for an indication.
 pub fn exit_code(i: Indication) -> ExitCode {
@@ -262,84 +261,7 @@ fn write_bundle(
     policy: &Policy,
     report: &Report,
 ) -> anyhow::Result<()> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut entries = vec![Entry {
-        name: format!("document/{name}"),
-        data: bytes.to_vec(),
-    }];
-    if let Some(c) = content {
-        entries.push(Entry {
-            name: "document/content".into(),
-            data: c.to_vec(),
-        });
-    }
-    for a in &policy.anchors {
-        entries.push(Entry {
-            name: format!("trust/{}.cer", tamga_sign_sha(&a.der)),
-            data: a.der.clone(),
-        });
-    }
-    for o in &report.validation_objects {
-        let dir = match o.kind.as_str() {
-            "certificate" => "certificates",
-            "ocsp-response" => "ocsp",
-            "crl" => "crls",
-            _ => "timestamps",
-        };
-        entries.push(Entry {
-            name: format!("evidence/{dir}/{}.der", o.id),
-            data: b64.decode(&o.der_base64).context("validation object")?,
-        });
-    }
-    // Revocation data supplied or fetched but not (yet) counted among the objects.
-    for d in &policy.extra_ocsp {
-        let n = format!("evidence/ocsp/{}.der", tamga_sign_sha(d));
-        if !entries.iter().any(|e| e.name == n) {
-            entries.push(Entry {
-                name: n,
-                data: d.clone(),
-            });
-        }
-    }
-    for d in &policy.extra_crls {
-        let n = format!("evidence/crls/{}.der", tamga_sign_sha(d));
-        if !entries.iter().any(|e| e.name == n) {
-            entries.push(Entry {
-                name: n,
-                data: d.clone(),
-            });
-        }
-    }
-    entries.push(Entry {
-        name: "report.json".into(),
-        data: serde_json::to_vec_pretty(report)?,
-    });
-    let mut summary = String::new();
-    for s in &report.signatures {
-        summary.push_str(&format!("{}\n{}\n", s.summary.mn, s.summary.en));
-    }
-    summary.push_str(&format!("{}\n{}\n", report.summary.mn, report.summary.en));
-    entries.push(Entry {
-        name: "summary.txt".into(),
-        data: summary.into_bytes(),
-    });
-    let manifest = json!({
-        "format": BUNDLE_FORMAT,
-        "document": format!("document/{name}"),
-        "content": content.map(|_| "document/content"),
-        "validation_time": report.validation_time,
-        "revocation": match policy.revocation {
-            RevocationRequirement::Require => "require",
-            RevocationRequirement::IfAvailable => "if-available",
-        },
-        "algorithms": format!("{:?}", policy.algorithms),
-        "indication": report.indication,
-    });
-    entries.push(Entry {
-        name: "manifest.json".into(),
-        data: serde_json::to_vec_pretty(&manifest)?,
-    });
-    let zip = zip::write(&entries)?;
+    let zip = tamga_sign::bundle::write(name, bytes, content, policy, report, vec![])?;
     std::fs::write(path, zip).with_context(|| format!("cannot write {}", path.display()))
 }
 
