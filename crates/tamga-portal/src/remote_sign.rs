@@ -458,7 +458,7 @@ impl RemoteSigning {
 
 /// An RFC 3161 client for the (synchronous) signing code: asks the TSA over HTTP from this
 /// worker thread.
-pub(crate) fn http_tsa(
+pub fn http_tsa(
     http: reqwest::Client,
     url: String,
 ) -> impl Fn(&[u8]) -> Result<Vec<u8>, String> {
@@ -466,7 +466,7 @@ pub(crate) fn http_tsa(
 }
 
 /// An OCSP client (RFC 6960 over HTTP POST) for the (synchronous) extension code.
-pub(crate) fn http_ocsp(http: reqwest::Client) -> impl Fn(&str, &[u8]) -> Result<Vec<u8>, String> {
+pub fn http_ocsp(http: reqwest::Client) -> impl Fn(&str, &[u8]) -> Result<Vec<u8>, String> {
     move |url: &str, req: &[u8]| post_blocking(&http, url, "application/ocsp-request", req)
 }
 

@@ -57,6 +57,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_portal"),
     migration!(7, "0007_applications"),
     migration!(8, "0008_archive"),
+    migration!(9, "0009_notary"),
 ];
 
 const ADVISORY_LOCK_KEY: i64 = 0x0074_616d_6761; // "tamga"

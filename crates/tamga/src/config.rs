@@ -51,6 +51,34 @@ pub struct Config {
     pub portal: PortalConfig,
     /// The electronic archive.
     pub archive: ArchiveConfig,
+    /// e-Notary.
+    pub notary: NotaryConfig,
+}
+
+/// e-Notary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotaryConfig {
+    /// The ledger log of the notarial register (must be one of `ledger.logs`).
+    pub log: String,
+    /// File holding the notary office's bearer token (mode 0600), else `TAMGA_NOTARY_TOKEN`;
+    /// with neither, the office API refuses everyone (public verification still works).
+    pub token_file: Option<PathBuf>,
+    /// Registration numbers of the persons admitted as notaries.
+    pub notaries: Vec<String>,
+    /// Time-stamp authority for B-LTA completion; default the node's own (`<base>/tsa`).
+    pub tsa_url: Option<String>,
+}
+
+impl Default for NotaryConfig {
+    fn default() -> Self {
+        NotaryConfig {
+            log: "notary".into(),
+            token_file: None,
+            notaries: vec![],
+            tsa_url: None,
+        }
+    }
 }
 
 /// The electronic archive (RFC 4998 evidence records).
@@ -399,6 +427,8 @@ pub enum Role {
     Portal,
     /// Electronic archive (`/archive/…`).
     Archive,
+    /// e-Notary (`/notary/…`).
+    Notary,
 }
 
 impl Role {
@@ -413,6 +443,7 @@ impl Role {
         Role::Identity,
         Role::Portal,
         Role::Archive,
+        Role::Notary,
     ];
 }
 
@@ -535,6 +566,7 @@ impl Default for Config {
                 smtp_from: "noreply@tamga.localhost".into(),
             },
             archive: ArchiveConfig::default(),
+            notary: NotaryConfig::default(),
         }
     }
 }
@@ -711,6 +743,16 @@ impl Config {
                     "without the trust role the archive needs trust anchors for its time-stamp authority",
                 ));
             }
+        }
+        if self.roles.contains(&Role::Notary)
+            && (!self.ledger.logs.contains(&self.notary.log)
+                || !self.roles.contains(&Role::Ledger)
+                || !self.roles.contains(&Role::Trust))
+        {
+            return Err(rule(
+                "notary.log",
+                "e-Notary needs the ledger role with this log among ledger.logs, and the trust role",
+            ));
         }
         if self.registry.validity_secs < 10 {
             return Err(rule("registry.validity_secs", "must be at least 10"));

@@ -57,6 +57,8 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
     config.registry.admin_token_file = Some(ensure_secret_file(data, "secrets/registry-token")?);
     config.identity.admin_token_file = Some(ensure_secret_file(data, "secrets/id-admin-token")?);
     config.archive.token_file = Some(ensure_secret_file(data, "secrets/archive-token")?);
+    config.notary.token_file = Some(ensure_secret_file(data, "secrets/notary-token")?);
+    config.notary.notaries = vec![crate::demo_notary::DEMO_NOTARY.into()];
     // Passkeys need a host name; browsers resolve localhost to this machine.
     if bind.is_loopback() {
         config.identity.issuer_host = Some("localhost".into());
@@ -137,6 +139,14 @@ async fn run_inner(data: &Path, bind: IpAddr, port: u16) -> anyhow::Result<()> {
                 }
                 manifest["signed_documents"] = documents;
                 manifest["archive"] = crate::demo_archive::ensure(&started, &data_owned).await?;
+                if !manifest["trust_services"].is_null() {
+                    manifest["notary"] = crate::demo_notary::ensure(
+                        &started,
+                        &data_owned,
+                        &manifest["trust_services"],
+                    )
+                    .await?;
+                }
                 manifest["ledger"] = json!({
                     "append_token_file": "secrets/ledger-token",
                     "logs": started.logs.iter().map(|l| json!({
@@ -311,6 +321,9 @@ fn print_welcome(s: &Started, manifest: &Path) {
         );
         println!("  Back office / Байгууллага     {base}/office");
         println!("  Check a code / Код шалгах     {base}/portal/verify");
+    }
+    if s.notary.is_some() {
+        println!("  e-Notary / Нотариат           {base}/notary/verify/code/<code> (demo.json: notary)");
     }
     if s.archive.is_some() {
         println!(

@@ -20,7 +20,7 @@ const ROOTS: [&str; 3] = ["mn-gov-root", "accredited-a-root", "accredited-b-root
 
 /// A one-page contract PDF. The base-14 fonts have no Cyrillic glyphs, so the page text is in
 /// English and transliteration; the document title in /Info is in Mongolian.
-fn contract_pdf(a: &str, b: &str) -> Vec<u8> {
+pub(crate) fn contract_pdf(a: &str, b: &str) -> Vec<u8> {
     let lines = [
         "SALE CONTRACT No. 2026/42 - KHUDALDAKH GEREE",
         "Ulaanbaatar, 27 November 2026",
@@ -106,6 +106,33 @@ pub(crate) fn holder(data: &Path, p12: &str) -> anyhow::Result<Holder> {
         cert,
         chain: certs,
     })
+}
+
+/// One more PAdES B-T signature by `holder` on `pdf` (the demo TSA stamps it): what a party's
+/// own signing tool does.
+pub(crate) fn sign_one(
+    trust: &Arc<TrustServices>,
+    holder: &Holder,
+    field: &str,
+    reason: &str,
+    pdf: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    let trust_ts = Arc::clone(trust);
+    let tsa = move |req: &[u8]| -> Result<Vec<u8>, String> { Ok(trust_ts.timestamp(req)) };
+    Ok(sign_pdf(
+        pdf,
+        &PdfSignOptions {
+            signer: &holder.key,
+            cert: &holder.cert,
+            chain: &holder.chain,
+            time: tamga_pki::builder::now(),
+            field: Some(field.into()),
+            reason: Some(reason.into()),
+            location: Some("Улаанбаатар / Ulaanbaatar".into()),
+            certify: None,
+            timestamp: Some(&tsa),
+        },
+    )?)
 }
 
 /// Signs `pdf` by each holder in turn (PAdES B-T with the demo TSA), then adds the validation

@@ -47,6 +47,8 @@ pub struct Started {
     pub identity: Option<Arc<tamga_id::Provider>>,
     /// The portal's citizen accounts (sign-in, data tracker), when the portal role runs.
     pub portal: Option<Arc<tamga_portal::account::Accounts>>,
+    /// e-Notary, when that role runs.
+    pub notary: Option<Arc<tamga_notary::contracts::Notary>>,
     /// The electronic archive, when that role runs.
     pub archive: Option<Arc<tamga_archive::service::Archive>>,
     /// The portal's applications and back office.
@@ -333,7 +335,8 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
             | Role::Registry
             | Role::Gateway
             | Role::Identity
-            | Role::Archive => {}
+            | Role::Archive
+            | Role::Notary => {}
         }
     }
     let (logs, witnesses) =
@@ -347,6 +350,15 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         &mut builder,
     )
     .await?;
+    let notary = crate::notary_role::wire(
+        config,
+        &store,
+        &logs,
+        trust.as_ref(),
+        portal.as_ref(),
+        &base_url,
+        &mut builder,
+    )?;
     let registry = crate::exchange_role::wire_registry(config, &store, &keys, &mut builder).await?;
     let identity =
         crate::identity_role::wire(config, &store, &keys, &base_url, &mut builder).await?;
@@ -391,6 +403,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         portal,
         applications,
         archive,
+        notary,
     };
     Ok((node, store, started))
 }

@@ -1,0 +1,766 @@
+//! The contract workflow: a party uploads the contract PDF and names the parties (citizens by
+//! registration number; companies by their state register number and the representative who
+//! signs); each party adds one PAdES signature to exactly the current version; a notary (an
+//! official certificate of a person on the notaries' list) checks identities and capacity and
+//! countersigns; the act is completed to PAdES B-LTA, entered in the notarial register with a
+//! number and a verification code, and its salted commitment appended to the ledger's `notary`
+//! log; the notarised contract goes to each party's wallet.
+//!
+//! Every refusal names its reason: another version signed, a signer who is not a party (or
+//! already signed, or out of turn), a signature that does not validate, a notary who is not on
+//! the list or signs without an official certificate, a representative without a mandate, a
+//! deadline passed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tamga_ledger::log::Log;
+use tamga_pki::ParsedCert;
+use tamga_pki::identity::RegistrationNumber;
+use tamga_sign::http::AnchorSource;
+use tamga_sign::report::{Indication, Report};
+use tamga_sign::validate::{Policy, RevocationRequirement};
+use tamga_store::{ContractRow, RegisterRow, Store};
+
+/// Completes a notarised PDF to PAdES B-LTA (validation data and a document time-stamp).
+pub trait Extender: Send + Sync {
+    /// The PDF with every signature's validation data and a document time-stamp.
+    fn extend_lta(&self, pdf: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Puts a notarised contract into a party's wallet.
+pub trait Wallet: Send + Sync {
+    /// Adds `pdf` (titled `title`) to the wallet of `owner` (a registration number).
+    fn deliver<'a>(
+        &'a self,
+        owner: &'a str,
+        title: &'a str,
+        pdf: &'a [u8],
+        register_number: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// Why a step was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NotaryError {
+    /// The request is malformed (no parties, bad registration number, not a PDF, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// No such contract or act.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The uploaded file is not the current version plus one signature.
+    #[error("the signed file is not the current version of the contract (it must begin with exactly the bytes of the version to sign)")]
+    DifferentVersion,
+    /// More or fewer than one new signature.
+    #[error("the file adds {0} signatures; each step adds exactly one")]
+    NotOneNewSignature(usize),
+    /// The new signature does not validate.
+    #[error("the signature does not validate: {0}")]
+    InvalidSignature(String),
+    /// The signer is not one of the parties.
+    #[error("the signer {0} is not a party to this contract")]
+    NotAParty(String),
+    /// The party has signed already.
+    #[error("{0} has signed already")]
+    AlreadySigned(String),
+    /// Signing order.
+    #[error("the parties sign in order: {0} signs next")]
+    OutOfTurn(String),
+    /// The deadline passed.
+    #[error("the signing deadline passed at {0}")]
+    Expired(String),
+    /// Not in the state the step needs.
+    #[error("the contract is {0}")]
+    WrongState(String),
+    /// The countersigning certificate is not an official certificate.
+    #[error("the notary must sign with an official certificate (organizationIdentifier, title and personal serialNumber): {0}")]
+    NotOfficial(String),
+    /// Not on the notaries' list.
+    #[error("{0} is not a notary")]
+    NotANotary(String),
+    /// A company's representative has no mandate.
+    #[error("{person} has no valid mandate to represent {company}")]
+    NoCapacity {
+        /// The representative.
+        person: String,
+        /// The company.
+        company: String,
+    },
+    /// Two steps raced; this one lost.
+    #[error("the contract changed meanwhile: download the current version and sign again")]
+    Conflict,
+    /// Completing to B-LTA failed.
+    #[error("completing the signatures to B-LTA: {0}")]
+    Extend(String),
+    /// The ledger failed.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// Storage failed.
+    #[error("store: {0}")]
+    Store(#[from] tamga_store::StoreError),
+}
+
+/// A party as named at creation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Party {
+    /// The registration number of the person who signs (the citizen, or the company's
+    /// representative).
+    pub registration_number: String,
+    /// For a company: its state register number (7 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_register: Option<String>,
+    /// The party's role, Mongolian (`худалдагч`).
+    pub role_mn: String,
+    /// The party's role, English (`seller`).
+    pub role_en: String,
+    /// When the party signed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+}
+
+/// What a new contract needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewContract {
+    /// Title.
+    pub title: String,
+    /// The parties (at least two).
+    pub parties: Vec<Party>,
+    /// Whether the parties sign in the listed order.
+    #[serde(default)]
+    pub ordered: bool,
+    /// Signing deadline (Unix seconds).
+    #[serde(default)]
+    pub deadline: Option<i64>,
+    /// What the verification service may show: `title`, `parties` (roles only; names never).
+    #[serde(default)]
+    pub public: Vec<String>,
+}
+
+/// The contract's record (stored as JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// What was asked at creation.
+    #[serde(flatten)]
+    pub spec: NewContract,
+    /// The notary, once notarised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notary: Option<NotaryInfo>,
+    /// Events, oldest first.
+    #[serde(default)]
+    pub history: Vec<String>,
+}
+
+/// Who notarised, and the act.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotaryInfo {
+    /// The notary's registration number.
+    pub registration_number: String,
+    /// The notary's name (certificate CN).
+    pub name: String,
+    /// The register number.
+    pub register_number: String,
+    /// The verification code.
+    pub verification_code: String,
+    /// When (RFC 3339).
+    pub notarised_at: String,
+}
+
+/// A contract as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    /// Id.
+    pub contract_id: String,
+    /// `signing`, `awaiting-notary`, `notarised`, `expired`.
+    pub status: String,
+    /// The record.
+    pub record: Record,
+    /// SHA-256 of the current version, hex.
+    pub sha256: String,
+    /// The current version's length.
+    pub size: usize,
+}
+
+/// What the verification service answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActView {
+    /// Register number.
+    pub register_number: String,
+    /// When notarised (RFC 3339).
+    pub notarised_at: String,
+    /// SHA-256 of the notarised document, hex.
+    pub sha256: String,
+    /// What the parties allowed to be public.
+    pub public: serde_json::Value,
+    /// The ledger entry.
+    pub ledger: serde_json::Value,
+    /// The validation report (EN 319 102-1, now).
+    pub report: serde_json::Value,
+}
+
+/// The e-Notary service.
+pub struct Notary {
+    store: Store,
+    log: Arc<Log>,
+    anchors: AnchorSource,
+    notaries: Vec<String>,
+    extender: Arc<dyn Extender>,
+    wallet: Option<Arc<dyn Wallet>>,
+}
+
+fn now() -> i64 {
+    tamga_pki::builder::now()
+}
+
+fn rfc3339(t: i64) -> String {
+    tamga_pki::time::format_rfc3339(t)
+}
+
+fn sha256(d: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, d)
+        .as_ref()
+        .to_vec()
+}
+
+/// The ledger entry of an act: `SHA-256(salt ‖ SHA-256(notarised document))`.
+pub fn act_commitment(salt: &[u8], document_sha256: &[u8]) -> Vec<u8> {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(salt);
+    ctx.update(document_sha256);
+    ctx.finish().as_ref().to_vec()
+}
+
+fn random_code() -> Result<String, NotaryError> {
+    // Crockford base32 without I, L, O, U: 12 characters, 60 bits, typed from paper.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut b = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| NotaryError::Invalid("no randomness".into()))?;
+    Ok(b.iter()
+        .map(|x| ALPHABET[(*x as usize) % 32] as char)
+        .collect())
+}
+
+/// The canonical (certificate) form of a registration number.
+fn canonical(reg: &str) -> Result<String, NotaryError> {
+    RegistrationNumber::parse(reg)
+        .or_else(|_| RegistrationNumber::from_latin(reg))
+        .map(|r| r.serial_number_attribute())
+        .map_err(|e| NotaryError::Invalid(format!("registration number {reg:?}: {e}")))
+}
+
+/// A subject attribute's string value.
+fn attribute(cert: &ParsedCert, oid: &str) -> Option<String> {
+    cert.subject().0.iter().flat_map(|rdn| rdn.0.iter()).find_map(|atv| {
+        (atv.oid.to_string() == oid)
+            .then(|| std::str::from_utf8(atv.value.value()).ok().map(str::to_owned))
+            .flatten()
+    })
+}
+
+const SERIAL_NUMBER: &str = "2.5.4.5";
+const ORGANIZATION_IDENTIFIER: &str = "2.5.4.97";
+const TITLE: &str = "2.5.4.12";
+const COMMON_NAME: &str = "2.5.4.3";
+
+/// The signatures (not document time-stamps) of a report, in signing order, with their
+/// signer certificates.
+fn signatures(report: &Report) -> Vec<(&tamga_sign::report::SignatureReport, Option<ParsedCert>)> {
+    report
+        .signatures
+        .iter()
+        .filter(|s| s.kind == "signature")
+        .map(|s| {
+            let cert = s.signer.as_ref().and_then(|info| {
+                report
+                    .validation_objects
+                    .iter()
+                    .find(|o| o.kind == "certificate" && o.id == info.sha256)
+                    .and_then(|o| {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD
+                            .decode(&o.der_base64)
+                            .ok()
+                    })
+                    .and_then(|d| ParsedCert::from_der(&d).ok())
+            });
+            (s, cert)
+        })
+        .collect()
+}
+
+impl Notary {
+    /// The service over `store`, committing acts to `log`.
+    pub fn new(
+        store: Store,
+        log: Arc<Log>,
+        anchors: AnchorSource,
+        notaries: &[String],
+        extender: Arc<dyn Extender>,
+    ) -> Result<Notary, NotaryError> {
+        Ok(Notary {
+            store,
+            log,
+            anchors,
+            notaries: notaries
+                .iter()
+                .map(|n| canonical(n))
+                .collect::<Result<_, _>>()?,
+            extender,
+            wallet: None,
+        })
+    }
+
+    /// Delivers notarised contracts to the parties' wallets.
+    pub fn set_wallet(&mut self, wallet: Arc<dyn Wallet>) {
+        self.wallet = Some(wallet);
+    }
+
+    /// The ledger log.
+    pub fn log(&self) -> &Arc<Log> {
+        &self.log
+    }
+
+    fn policy(&self, revocation: RevocationRequirement, extra_ocsp: Vec<Vec<u8>>) -> Policy {
+        Policy {
+            anchors: (self.anchors)(),
+            extra_certs: vec![],
+            extra_crls: vec![],
+            extra_ocsp,
+            time: now(),
+            algorithms: tamga_pki::AlgorithmPolicy::Strict,
+            revocation,
+        }
+    }
+
+    fn validate(&self, pdf: &[u8], revocation: RevocationRequirement) -> Result<Report, NotaryError> {
+        tamga_sign::pades::validate_pdf("contract.pdf", pdf, &self.policy(revocation, vec![]))
+            .map_err(|e| NotaryError::InvalidSignature(e.to_string()))
+    }
+
+    /// How many signatures (not document time-stamps) a PDF carries.
+    fn count_signatures(&self, pdf: &[u8]) -> Result<usize, NotaryError> {
+        match tamga_sign::pades::validate_pdf(
+            "contract.pdf",
+            pdf,
+            &self.policy(RevocationRequirement::IfAvailable, vec![]),
+        ) {
+            Ok(r) => Ok(signatures(&r).len()),
+            Err(tamga_sign::validate::ValidateError::NoSignature) => Ok(0),
+            Err(e) => Err(NotaryError::Invalid(format!("the PDF cannot be read: {e}"))),
+        }
+    }
+
+    /// Creates a contract from its unsigned PDF.
+    pub async fn create(&self, spec: NewContract, pdf: Vec<u8>) -> Result<String, NotaryError> {
+        if !pdf.starts_with(b"%PDF-") {
+            return Err(NotaryError::Invalid("the contract must be a PDF".into()));
+        }
+        if spec.title.trim().is_empty() || spec.title.len() > 300 {
+            return Err(NotaryError::Invalid("a title is required (at most 300 bytes)".into()));
+        }
+        if spec.parties.len() < 2 || spec.parties.len() > 20 {
+            return Err(NotaryError::Invalid("a contract has 2 to 20 parties".into()));
+        }
+        let mut seen = Vec::new();
+        for p in &spec.parties {
+            let c = canonical(&p.registration_number)?;
+            if seen.contains(&c) {
+                return Err(NotaryError::Invalid(format!(
+                    "{} is named twice",
+                    p.registration_number
+                )));
+            }
+            seen.push(c);
+            if let Some(r) = &p.company_register {
+                tamga_pki::identity::legal_person_identifier(r)
+                    .map_err(|e| NotaryError::Invalid(format!("company register {r:?}: {}", e.0)))?;
+            }
+            if p.signed_at.is_some() {
+                return Err(NotaryError::Invalid("a new contract has no signatures yet".into()));
+            }
+        }
+        if spec.deadline.is_some_and(|d| d <= now()) {
+            return Err(NotaryError::Invalid("the deadline is in the past".into()));
+        }
+        if let Some(f) = spec.public.iter().find(|f| *f != "title" && *f != "parties") {
+            return Err(NotaryError::Invalid(format!(
+                "public field {f:?}: only \"title\" and \"parties\" can be made public"
+            )));
+        }
+        if tokio::task::block_in_place(|| self.count_signatures(&pdf))? != 0 {
+            return Err(NotaryError::Invalid(
+                "upload the contract unsigned: each party's signature is added as a step".into(),
+            ));
+        }
+        let mut id = [0u8; 10];
+        aws_lc_rs::rand::fill(&mut id).map_err(|_| NotaryError::Invalid("no randomness".into()))?;
+        let contract_id = format!("CT-{}", hex::encode_upper(id));
+        let record = Record {
+            spec,
+            notary: None,
+            history: vec![format!("{} created", rfc3339(now()))],
+        };
+        self.store
+            .notary_contract_insert(&ContractRow {
+                contract_id: contract_id.clone(),
+                status: "signing".into(),
+                record: serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?,
+                document: pdf,
+                version: 1,
+                created_at_ms: now() * 1000,
+            })
+            .await?;
+        Ok(contract_id)
+    }
+
+    async fn load(&self, id: &str) -> Result<(ContractRow, Record), NotaryError> {
+        let row = self
+            .store
+            .notary_contract_get(id)
+            .await?
+            .ok_or_else(|| NotaryError::NotFound(id.to_owned()))?;
+        let record: Record = serde_json::from_str(&row.record)
+            .map_err(|e| NotaryError::Invalid(format!("stored record: {e}")))?;
+        Ok((row, record))
+    }
+
+    fn status_of(row: &ContractRow, record: &Record) -> String {
+        if row.status == "signing" && record.spec.deadline.is_some_and(|d| d < now()) {
+            "expired".into()
+        } else {
+            row.status.clone()
+        }
+    }
+
+    /// A contract and its current document.
+    pub async fn get(&self, id: &str) -> Result<(ContractView, Vec<u8>), NotaryError> {
+        let (row, record) = self.load(id).await?;
+        Ok((
+            ContractView {
+                contract_id: row.contract_id.clone(),
+                status: Self::status_of(&row, &record),
+                sha256: hex::encode(sha256(&row.document)),
+                size: row.document.len(),
+                record,
+            },
+            row.document,
+        ))
+    }
+
+    /// Checks that `signed` is `current` plus exactly one valid signature, and returns the
+    /// report and the new signer's certificate.
+    fn one_more_signature(
+        &self,
+        current: &[u8],
+        signed: &[u8],
+        revocation: RevocationRequirement,
+    ) -> Result<(Report, ParsedCert), NotaryError> {
+        if signed.len() <= current.len() || !signed.starts_with(current) {
+            return Err(NotaryError::DifferentVersion);
+        }
+        let before = self.count_signatures(current)?;
+        let report = self.validate(signed, revocation)?;
+        let sigs = signatures(&report);
+        if sigs.len() != before + 1 {
+            return Err(NotaryError::NotOneNewSignature(sigs.len().saturating_sub(before)));
+        }
+        let (last, cert) = &sigs[sigs.len() - 1];
+        if last.indication != Indication::TotalPassed {
+            return Err(NotaryError::InvalidSignature(format!(
+                "{}: {}",
+                last.indication.label(),
+                last.messages.join("; ")
+            )));
+        }
+        if report.indication != Indication::TotalPassed {
+            return Err(NotaryError::InvalidSignature(format!(
+                "an earlier signature no longer validates: {}",
+                report.summary.en
+            )));
+        }
+        let cert = cert
+            .clone()
+            .ok_or_else(|| NotaryError::InvalidSignature("the signer's certificate is missing".into()))?;
+        Ok((report, cert))
+    }
+
+    /// A party's signature: `signed` must be the current version plus that party's one valid
+    /// signature. Returns the new status.
+    pub async fn sign(&self, id: &str, signed: Vec<u8>) -> Result<String, NotaryError> {
+        let (row, mut record) = self.load(id).await?;
+        match Self::status_of(&row, &record).as_str() {
+            "signing" => {}
+            "expired" => {
+                return Err(NotaryError::Expired(rfc3339(record.spec.deadline.unwrap_or(0))));
+            }
+            other => return Err(NotaryError::WrongState(other.to_owned())),
+        }
+        let (_, cert) = tokio::task::block_in_place(|| {
+            self.one_more_signature(&row.document, &signed, RevocationRequirement::IfAvailable)
+        })?;
+        let signer = attribute(&cert, SERIAL_NUMBER).unwrap_or_default();
+        let Some(index) = record
+            .spec
+            .parties
+            .iter()
+            .position(|p| canonical(&p.registration_number).is_ok_and(|c| c == signer))
+        else {
+            return Err(NotaryError::NotAParty(if signer.is_empty() {
+                cert.subject_string()
+            } else {
+                signer
+            }));
+        };
+        if record.spec.parties[index].signed_at.is_some() {
+            return Err(NotaryError::AlreadySigned(signer));
+        }
+        if record.spec.ordered
+            && let Some(next) = record.spec.parties.iter().find(|p| p.signed_at.is_none())
+            && canonical(&next.registration_number)? != signer
+        {
+            return Err(NotaryError::OutOfTurn(next.registration_number.clone()));
+        }
+        let t = rfc3339(now());
+        record.spec.parties[index].signed_at = Some(t.clone());
+        record.history.push(format!(
+            "{t} signed by the {} ({})",
+            record.spec.parties[index].role_en, record.spec.parties[index].registration_number
+        ));
+        let status = if record.spec.parties.iter().all(|p| p.signed_at.is_some()) {
+            "awaiting-notary"
+        } else {
+            "signing"
+        };
+        let json = serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        if !self
+            .store
+            .notary_contract_update(id, row.version, status, &json, &signed)
+            .await?
+        {
+            return Err(NotaryError::Conflict);
+        }
+        Ok(status.to_owned())
+    }
+
+    /// Whether `person` may act for `company` (a valid legal-representative mandate).
+    async fn represents(&self, person: &str, company: &str) -> Result<bool, NotaryError> {
+        let person_cyr = RegistrationNumber::parse(person)
+            .or_else(|_| RegistrationNumber::from_latin(person))
+            .map(|r| r.cyrillic())
+            .map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        let t = now() * 1000;
+        Ok(self
+            .store
+            .id_mandates_of(&person_cyr)
+            .await?
+            .iter()
+            .any(|m| {
+                m.subject_kind == "organization"
+                    && m.subject_id == company
+                    && m.basis == "legal-representative"
+                    && m.valid_until_ms.is_none_or(|u| u > t)
+            }))
+    }
+
+    /// The notary's countersignature: `signed` must be the fully signed version plus the
+    /// notary's one signature with an official certificate. The act is completed to B-LTA,
+    /// numbered, committed to the ledger and delivered. Returns (register number, code).
+    pub async fn notarise(&self, id: &str, signed: Vec<u8>) -> Result<(String, String), NotaryError> {
+        let (row, mut record) = self.load(id).await?;
+        let status = Self::status_of(&row, &record);
+        if status != "awaiting-notary" {
+            return Err(NotaryError::WrongState(status));
+        }
+        let (_, cert) = tokio::task::block_in_place(|| {
+            self.one_more_signature(&row.document, &signed, RevocationRequirement::IfAvailable)
+        })?;
+        let serial = attribute(&cert, SERIAL_NUMBER);
+        let official = serial.as_deref().is_some_and(|s| s.starts_with("PNOMN-"))
+            && attribute(&cert, ORGANIZATION_IDENTIFIER).is_some_and(|o| o.starts_with("NTRMN-"))
+            && attribute(&cert, TITLE).is_some();
+        if !official {
+            return Err(NotaryError::NotOfficial(cert.subject_string()));
+        }
+        let notary = serial.unwrap_or_default();
+        if !self.notaries.contains(&notary) {
+            return Err(NotaryError::NotANotary(notary));
+        }
+        for p in &record.spec.parties {
+            if let Some(company) = &p.company_register
+                && !self.represents(&p.registration_number, company).await?
+            {
+                return Err(NotaryError::NoCapacity {
+                    person: p.registration_number.clone(),
+                    company: company.clone(),
+                });
+            }
+        }
+        // B-LTA, then the verdict a court would reach: revocation status required.
+        let final_pdf = tokio::task::block_in_place(|| self.extender.extend_lta(&signed))
+            .map_err(NotaryError::Extend)?;
+        let report = tokio::task::block_in_place(|| {
+            self.validate(&final_pdf, RevocationRequirement::Require)
+        })?;
+        if report.indication != Indication::TotalPassed {
+            return Err(NotaryError::InvalidSignature(format!(
+                "after completion to B-LTA: {}",
+                report.summary.en
+            )));
+        }
+        let t = now();
+        let digest = sha256(&final_pdf);
+        let mut salt = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut salt).map_err(|_| NotaryError::Invalid("no randomness".into()))?;
+        let code = random_code()?;
+        let index = self
+            .log
+            .append(act_commitment(&salt, &digest))
+            .await
+            .map_err(|e| NotaryError::Ledger(e.to_string()))?;
+        let mut public = serde_json::Map::new();
+        if record.spec.public.iter().any(|f| f == "title") {
+            public.insert("title".into(), record.spec.title.clone().into());
+        }
+        if record.spec.public.iter().any(|f| f == "parties") {
+            public.insert(
+                "parties".into(),
+                record
+                    .spec
+                    .parties
+                    .iter()
+                    .map(|p| serde_json::json!({ "role_mn": p.role_mn, "role_en": p.role_en, "company": p.company_register.is_some() }))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        let name = attribute(&cert, COMMON_NAME).unwrap_or_default();
+        let year: i64 = rfc3339(t)[..4].parse().unwrap_or(0);
+        let act = RegisterRow {
+            register_number: String::new(),
+            year,
+            seq: 0,
+            contract_id: id.to_owned(),
+            sha256: digest,
+            verification_code: code.clone(),
+            ledger_log: self.log.name().to_owned(),
+            ledger_index: index as i64,
+            salt: salt.to_vec(),
+            notarised_at_ms: t * 1000,
+            public_record: serde_json::Value::Object(public).to_string(),
+        };
+        // The number is only known inside the transaction; the record names it after.
+        let mut provisional = record.clone();
+        provisional.history.push(format!("{} notarised by {name}", rfc3339(t)));
+        let json = serde_json::to_string(&provisional).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        let number = self
+            .store
+            .notary_register_act(id, row.version, &json, &final_pdf, year, &act)
+            .await?
+            .ok_or(NotaryError::Conflict)?;
+        record = provisional;
+        record.notary = Some(NotaryInfo {
+            registration_number: notary,
+            name,
+            register_number: number.clone(),
+            verification_code: code.clone(),
+            notarised_at: rfc3339(t),
+        });
+        let json = serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        // Only this record changes; the act is already entered (version moved by one).
+        self.store
+            .notary_contract_update(id, row.version + 1, "notarised", &json, &final_pdf)
+            .await?;
+        if let Some(w) = &self.wallet {
+            for p in &record.spec.parties {
+                if let Err(e) = w
+                    .deliver(&p.registration_number, &record.spec.title, &final_pdf, &number)
+                    .await
+                {
+                    tracing::warn!(error = %e, contract = id, "notarised contract not delivered to a wallet");
+                }
+            }
+        }
+        Ok((number, code))
+    }
+
+    /// The act a register number, a verification code or a document names.
+    pub async fn find(&self, key: Lookup<'_>) -> Result<(RegisterRow, Vec<u8>), NotaryError> {
+        let act = match key {
+            Lookup::Number(n) => self.store.notary_act_by_number(n).await?,
+            Lookup::Code(c) => self.store.notary_act_by_code(&c.trim().to_ascii_uppercase()).await?,
+            Lookup::Document(d) => self.store.notary_act_by_sha256(&sha256(d)).await?,
+        }
+        .ok_or_else(|| NotaryError::NotFound("no notarial act matches".into()))?;
+        let (row, _) = self.load(&act.contract_id).await?;
+        Ok((act, row.document))
+    }
+
+    /// What the verification service shows for an act: public data, ledger entry (with the
+    /// receipt once a checkpoint covers it) and a fresh validation report.
+    pub async fn verify(&self, key: Lookup<'_>) -> Result<(ActView, Vec<u8>, Report), NotaryError> {
+        let (act, pdf) = self.find(key).await?;
+        let report = tokio::task::block_in_place(|| {
+            self.validate(&pdf, RevocationRequirement::Require)
+        })?;
+        let receipt = self
+            .log
+            .receipt(act.ledger_index as u64)
+            .await
+            .ok()
+            .and_then(|r| serde_json::to_value(r).ok());
+        let view = ActView {
+            register_number: act.register_number.clone(),
+            notarised_at: rfc3339(act.notarised_at_ms / 1000),
+            sha256: hex::encode(&act.sha256),
+            public: serde_json::from_str(&act.public_record).unwrap_or_default(),
+            ledger: serde_json::json!({
+                "log": act.ledger_log,
+                "index": act.ledger_index,
+                "salt": hex::encode(&act.salt),
+                "commitment": hex::encode(act_commitment(&act.salt, &act.sha256)),
+                "log_vkey": self.log.verifier().vkey(),
+                "receipt": receipt,
+            }),
+            report: serde_json::to_value(&report).unwrap_or_default(),
+        };
+        Ok((view, pdf, report))
+    }
+
+    /// An evidence bundle for a bank or a court: the notarised PDF, every validation object,
+    /// the report, and the notarial act with its ledger receipt; `tamga verify --offline`
+    /// reproduces the verdict.
+    pub async fn bundle(&self, key: Lookup<'_>) -> Result<Vec<u8>, NotaryError> {
+        let (view, pdf, report) = self.verify(key).await?;
+        let policy = self.policy(RevocationRequirement::Require, vec![]);
+        let act = tamga_sign::zip::Entry {
+            name: "notary/act.json".into(),
+            data: serde_json::to_vec_pretty(&view.ledger)
+                .map(|ledger| {
+                    serde_json::to_vec_pretty(&serde_json::json!({
+                        "register_number": view.register_number,
+                        "notarised_at": view.notarised_at,
+                        "sha256": view.sha256,
+                        "public": view.public,
+                        "ledger": serde_json::from_slice::<serde_json::Value>(&ledger).unwrap_or_default(),
+                    }))
+                    .unwrap_or_default()
+                })
+                .unwrap_or_default(),
+        };
+        let name = format!("notarised-{}.pdf", view.register_number.replace('/', "-"));
+        tamga_sign::bundle::write(&name, &pdf, None, &policy, &report, vec![act])
+            .map_err(|e| NotaryError::Invalid(e.to_string()))
+    }
+}
+
+/// How an act is looked up.
+pub enum Lookup<'a> {
+    /// By register number (`2026/000001`).
+    Number(&'a str),
+    /// By verification code.
+    Code(&'a str),
+    /// By the notarised document itself.
+    Document(&'a [u8]),
+}

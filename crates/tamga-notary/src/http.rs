@@ -1,0 +1,260 @@
+//! e-Notary over HTTP.
+//!
+//! The notary office's API (bearer token, constant-time; refused when none is configured):
+//! create a contract, read it and download its current version, submit a party's signed
+//! version, submit the notary's countersigned version.
+//!
+//! The public verification service: by register number (sequential, so enumerable: it shows
+//! only that the act exists, when, the document hash and what the parties made public), and by
+//! verification code or by uploading the document (whoever holds either gets the validation
+//! report, the ledger entry with its receipt, and the evidence bundle).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::contracts::{Lookup, NewContract, Notary, NotaryError};
+
+/// What the routes share.
+pub struct NotaryHttp {
+    /// The service.
+    pub notary: Arc<Notary>,
+    /// The notary office's bearer token.
+    pub token: Option<String>,
+}
+
+type St = State<Arc<NotaryHttp>>;
+
+fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        json!({ "status": status.as_u16(), "detail": detail.into() }).to_string(),
+    )
+        .into_response()
+}
+
+fn notary_error(e: NotaryError) -> Response {
+    use NotaryError as E;
+    match e {
+        E::NotFound(_) => problem(StatusCode::NOT_FOUND, e.to_string()),
+        E::Conflict | E::WrongState(_) | E::Expired(_) => problem(StatusCode::CONFLICT, e.to_string()),
+        E::Store(_) | E::Ledger(_) => {
+            tracing::error!(error = %e, "notary");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+        other => problem(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+    }
+}
+
+fn authorised(s: &NotaryHttp, headers: &HeaderMap) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    s.token.as_deref().is_some_and(|t| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
+    })
+}
+
+fn unauthorised() -> Response {
+    problem(
+        StatusCode::UNAUTHORIZED,
+        "the notary office's bearer token is required",
+    )
+}
+
+/// A new contract.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateBody {
+    /// Title, parties, order, deadline, public fields.
+    #[schema(value_type = Object)]
+    pub contract: NewContract,
+    /// The unsigned PDF, base64.
+    pub pdf_base64: String,
+}
+
+#[utoipa::path(post, path = "/notary/api/contracts", tag = "notary",
+    summary = "Create a contract to sign / Гэрээ үүсгэх",
+    request_body(content = CreateBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses((status = 201, description = "created: its id"), (status = 401, description = "no or wrong token"), (status = 422, description = "invalid contract")))]
+async fn create(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    let body: CreateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
+    };
+    let pdf = match base64::engine::general_purpose::STANDARD.decode(&body.pdf_base64) {
+        Ok(p) => p,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("pdf_base64: {e}")),
+    };
+    match s.notary.create(body.contract, pdf).await {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "contract_id": id }))).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/notary/api/contracts/{id}", tag = "notary",
+    summary = "A contract's state / Гэрээний төлөв",
+    params(("id" = String, Path, description = "contract id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "parties, who signed, status"), (status = 401, description = "no or wrong token"), (status = 404, description = "no such contract")))]
+async fn status(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    match s.notary.get(&id).await {
+        Ok((view, _)) => axum::Json(view).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/notary/api/contracts/{id}/document", tag = "notary",
+    summary = "The current version to sign / Гарын үсэг зурах хувилбар",
+    params(("id" = String, Path, description = "contract id")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 401, description = "no or wrong token"), (status = 404, description = "no such contract")))]
+async fn document(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    match s.notary.get(&id).await {
+        Ok((_, pdf)) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(post, path = "/notary/api/contracts/{id}/signatures", tag = "notary",
+    summary = "A party's signed version / Талын гарын үсэг",
+    params(("id" = String, Path, description = "contract id")),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "accepted: the new status"), (status = 401, description = "no or wrong token"), (status = 409, description = "not signing any more, deadline passed, or changed meanwhile"), (status = 422, description = "another version, not a party, already signed, out of turn, invalid signature")))]
+async fn sign(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    match s.notary.sign(&id, body.to_vec()).await {
+        Ok(status) => axum::Json(json!({ "contract_id": id, "status": status })).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(post, path = "/notary/api/contracts/{id}/notarisation", tag = "notary",
+    summary = "The notary's countersigned version / Нотариатын гэрчилгээ",
+    params(("id" = String, Path, description = "contract id")),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "notarised: register number and verification code"), (status = 401, description = "no or wrong token"), (status = 409, description = "not awaiting the notary"), (status = 422, description = "not a notary, not an official certificate, no mandate, invalid signature")))]
+async fn notarise(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    match s.notary.notarise(&id, body.to_vec()).await {
+        Ok((number, code)) => axum::Json(json!({
+            "contract_id": id, "register_number": number, "verification_code": code,
+        }))
+        .into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/notary/verify/act/{year}/{seq}", tag = "notary",
+    summary = "Is this act in the register? / Бүртгэлд байгаа эсэх",
+    params(("year" = i64, Path, description = "year"), ("seq" = String, Path, description = "number within the year")),
+    responses((status = 200, description = "exists: date, hash and what the parties made public"), (status = 404, description = "no such act")))]
+async fn by_number(State(s): St, Path((year, seq)): Path<(String, String)>) -> Response {
+    let number = format!("{year}/{seq}");
+    match s.notary.find(Lookup::Number(&number)).await {
+        Ok((act, _)) => axum::Json(json!({
+            "register_number": act.register_number,
+            "notarised_at": tamga_pki::time::format_rfc3339(act.notarised_at_ms / 1000),
+            "sha256": hex::encode(&act.sha256),
+            "public": serde_json::from_str::<serde_json::Value>(&act.public_record).unwrap_or_default(),
+            "ledger": { "log": act.ledger_log, "index": act.ledger_index },
+            "details": "Баталгаажуулах кодоор эсвэл баримтыг оруулж бүрэн шалгана. / Verify in full with the verification code or by uploading the document.",
+        }))
+        .into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/notary/verify/code/{code}", tag = "notary",
+    summary = "Verify by verification code / Кодоор шалгах",
+    params(("code" = String, Path, description = "verification code")),
+    responses((status = 200, description = "the act, the ledger entry and the validation report"), (status = 404, description = "no such act")))]
+async fn by_code(State(s): St, Path(code): Path<String>) -> Response {
+    match s.notary.verify(Lookup::Code(&code)).await {
+        Ok((view, _, _)) => axum::Json(view).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(get, path = "/notary/verify/code/{code}/bundle", tag = "notary",
+    summary = "Evidence bundle for a bank or court / Нотлох баримтын багц",
+    params(("code" = String, Path, description = "verification code")),
+    responses((status = 200, description = "tamga-evidence-bundle/1 (ZIP); `tamga verify --offline` reproduces the verdict", content_type = "application/zip"), (status = 404, description = "no such act")))]
+async fn bundle(State(s): St, Path(code): Path<String>) -> Response {
+    match s.notary.bundle(Lookup::Code(&code)).await {
+        Ok(zip) => (
+            [
+                (header::CONTENT_TYPE, "application/zip".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"notarial-act-evidence.zip\"".to_owned(),
+                ),
+            ],
+            zip,
+        )
+            .into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[utoipa::path(post, path = "/notary/verify", tag = "notary",
+    summary = "Verify by uploading the document / Баримтаар шалгах",
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, description = "the act, the ledger entry and the validation report"), (status = 404, description = "this exact document was not notarised here")))]
+async fn by_document(State(s): St, body: Bytes) -> Response {
+    match s.notary.verify(Lookup::Document(&body)).await {
+        Ok((view, _, _)) => axum::Json(view).into_response(),
+        Err(e) => notary_error(e),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create, status, document, sign, notarise, by_number, by_code, bundle, by_document),
+    components(schemas(CreateBody))
+)]
+struct NotaryApi;
+
+/// The routes and their OpenAPI description.
+pub fn routes(state: Arc<NotaryHttp>) -> (Router, utoipa::openapi::OpenApi) {
+    let router = Router::new()
+        .route("/notary/api/contracts", post(create))
+        .route("/notary/api/contracts/{id}", get(status))
+        .route("/notary/api/contracts/{id}/document", get(document))
+        .route("/notary/api/contracts/{id}/signatures", post(sign))
+        .route("/notary/api/contracts/{id}/notarisation", post(notarise))
+        .route("/notary/verify/act/{year}/{seq}", get(by_number))
+        .route("/notary/verify/code/{code}", get(by_code))
+        .route("/notary/verify/code/{code}/bundle", get(bundle))
+        .route("/notary/verify", post(by_document))
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(state);
+    (router, NotaryApi::openapi())
+}
