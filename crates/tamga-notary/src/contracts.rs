@@ -52,7 +52,9 @@ pub enum NotaryError {
     #[error("not found: {0}")]
     NotFound(String),
     /// The uploaded file is not the current version plus one signature.
-    #[error("the signed file is not the current version of the contract (it must begin with exactly the bytes of the version to sign)")]
+    #[error(
+        "the signed file is not the current version of the contract (it must begin with exactly the bytes of the version to sign)"
+    )]
     DifferentVersion,
     /// More or fewer than one new signature.
     #[error("the file adds {0} signatures; each step adds exactly one")]
@@ -76,7 +78,9 @@ pub enum NotaryError {
     #[error("the contract is {0}")]
     WrongState(String),
     /// The countersigning certificate is not an official certificate.
-    #[error("the notary must sign with an official certificate (organizationIdentifier, title and personal serialNumber): {0}")]
+    #[error(
+        "the notary must sign with an official certificate (organizationIdentifier, title and personal serialNumber): {0}"
+    )]
     NotOfficial(String),
     /// Not on the notaries' list.
     #[error("{0} is not a notary")]
@@ -252,11 +256,19 @@ fn canonical(reg: &str) -> Result<String, NotaryError> {
 
 /// A subject attribute's string value.
 fn attribute(cert: &ParsedCert, oid: &str) -> Option<String> {
-    cert.subject().0.iter().flat_map(|rdn| rdn.0.iter()).find_map(|atv| {
-        (atv.oid.to_string() == oid)
-            .then(|| std::str::from_utf8(atv.value.value()).ok().map(str::to_owned))
-            .flatten()
-    })
+    cert.subject()
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find_map(|atv| {
+            (atv.oid.to_string() == oid)
+                .then(|| {
+                    std::str::from_utf8(atv.value.value())
+                        .ok()
+                        .map(str::to_owned)
+                })
+                .flatten()
+        })
 }
 
 const SERIAL_NUMBER: &str = "2.5.4.5";
@@ -334,7 +346,11 @@ impl Notary {
         }
     }
 
-    fn validate(&self, pdf: &[u8], revocation: RevocationRequirement) -> Result<Report, NotaryError> {
+    fn validate(
+        &self,
+        pdf: &[u8],
+        revocation: RevocationRequirement,
+    ) -> Result<Report, NotaryError> {
         tamga_sign::pades::validate_pdf("contract.pdf", pdf, &self.policy(revocation, vec![]))
             .map_err(|e| NotaryError::InvalidSignature(e.to_string()))
     }
@@ -358,10 +374,14 @@ impl Notary {
             return Err(NotaryError::Invalid("the contract must be a PDF".into()));
         }
         if spec.title.trim().is_empty() || spec.title.len() > 300 {
-            return Err(NotaryError::Invalid("a title is required (at most 300 bytes)".into()));
+            return Err(NotaryError::Invalid(
+                "a title is required (at most 300 bytes)".into(),
+            ));
         }
         if spec.parties.len() < 2 || spec.parties.len() > 20 {
-            return Err(NotaryError::Invalid("a contract has 2 to 20 parties".into()));
+            return Err(NotaryError::Invalid(
+                "a contract has 2 to 20 parties".into(),
+            ));
         }
         let mut seen = Vec::new();
         for p in &spec.parties {
@@ -374,17 +394,24 @@ impl Notary {
             }
             seen.push(c);
             if let Some(r) = &p.company_register {
-                tamga_pki::identity::legal_person_identifier(r)
-                    .map_err(|e| NotaryError::Invalid(format!("company register {r:?}: {}", e.0)))?;
+                tamga_pki::identity::legal_person_identifier(r).map_err(|e| {
+                    NotaryError::Invalid(format!("company register {r:?}: {}", e.0))
+                })?;
             }
             if p.signed_at.is_some() {
-                return Err(NotaryError::Invalid("a new contract has no signatures yet".into()));
+                return Err(NotaryError::Invalid(
+                    "a new contract has no signatures yet".into(),
+                ));
             }
         }
         if spec.deadline.is_some_and(|d| d <= now()) {
             return Err(NotaryError::Invalid("the deadline is in the past".into()));
         }
-        if let Some(f) = spec.public.iter().find(|f| *f != "title" && *f != "parties") {
+        if let Some(f) = spec
+            .public
+            .iter()
+            .find(|f| *f != "title" && *f != "parties")
+        {
             return Err(NotaryError::Invalid(format!(
                 "public field {f:?}: only \"title\" and \"parties\" can be made public"
             )));
@@ -406,7 +433,8 @@ impl Notary {
             .notary_contract_insert(&ContractRow {
                 contract_id: contract_id.clone(),
                 status: "signing".into(),
-                record: serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?,
+                record: serde_json::to_string(&record)
+                    .map_err(|e| NotaryError::Invalid(e.to_string()))?,
                 document: pdf,
                 version: 1,
                 created_at_ms: now() * 1000,
@@ -464,7 +492,9 @@ impl Notary {
         let report = self.validate(signed, revocation)?;
         let sigs = signatures(&report);
         if sigs.len() != before + 1 {
-            return Err(NotaryError::NotOneNewSignature(sigs.len().saturating_sub(before)));
+            return Err(NotaryError::NotOneNewSignature(
+                sigs.len().saturating_sub(before),
+            ));
         }
         let (last, cert) = &sigs[sigs.len() - 1];
         if last.indication != Indication::TotalPassed {
@@ -480,9 +510,9 @@ impl Notary {
                 report.summary.en
             )));
         }
-        let cert = cert
-            .clone()
-            .ok_or_else(|| NotaryError::InvalidSignature("the signer's certificate is missing".into()))?;
+        let cert = cert.clone().ok_or_else(|| {
+            NotaryError::InvalidSignature("the signer's certificate is missing".into())
+        })?;
         Ok((report, cert))
     }
 
@@ -493,7 +523,9 @@ impl Notary {
         match Self::status_of(&row, &record).as_str() {
             "signing" => {}
             "expired" => {
-                return Err(NotaryError::Expired(rfc3339(record.spec.deadline.unwrap_or(0))));
+                return Err(NotaryError::Expired(rfc3339(
+                    record.spec.deadline.unwrap_or(0),
+                )));
             }
             other => return Err(NotaryError::WrongState(other.to_owned())),
         }
@@ -533,7 +565,8 @@ impl Notary {
         } else {
             "signing"
         };
-        let json = serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        let json =
+            serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
         if !self
             .store
             .notary_contract_update(id, row.version, status, &json, &signed)
@@ -567,7 +600,11 @@ impl Notary {
     /// The notary's countersignature: `signed` must be the fully signed version plus the
     /// notary's one signature with an official certificate. The act is completed to B-LTA,
     /// numbered, committed to the ledger and delivered. Returns (register number, code).
-    pub async fn notarise(&self, id: &str, signed: Vec<u8>) -> Result<(String, String), NotaryError> {
+    pub async fn notarise(
+        &self,
+        id: &str,
+        signed: Vec<u8>,
+    ) -> Result<(String, String), NotaryError> {
         let (row, mut record) = self.load(id).await?;
         let status = Self::status_of(&row, &record);
         if status != "awaiting-notary" {
@@ -612,7 +649,8 @@ impl Notary {
         let t = now();
         let digest = sha256(&final_pdf);
         let mut salt = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut salt).map_err(|_| NotaryError::Invalid("no randomness".into()))?;
+        aws_lc_rs::rand::fill(&mut salt)
+            .map_err(|_| NotaryError::Invalid("no randomness".into()))?;
         let code = random_code()?;
         let index = self
             .log
@@ -652,8 +690,11 @@ impl Notary {
         };
         // The number is only known inside the transaction; the record names it after.
         let mut provisional = record.clone();
-        provisional.history.push(format!("{} notarised by {name}", rfc3339(t)));
-        let json = serde_json::to_string(&provisional).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        provisional
+            .history
+            .push(format!("{} notarised by {name}", rfc3339(t)));
+        let json =
+            serde_json::to_string(&provisional).map_err(|e| NotaryError::Invalid(e.to_string()))?;
         let number = self
             .store
             .notary_register_act(id, row.version, &json, &final_pdf, year, &act)
@@ -667,7 +708,8 @@ impl Notary {
             verification_code: code.clone(),
             notarised_at: rfc3339(t),
         });
-        let json = serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
+        let json =
+            serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
         // Only this record changes; the act is already entered (version moved by one).
         self.store
             .notary_contract_update(id, row.version + 1, "notarised", &json, &final_pdf)
@@ -675,7 +717,12 @@ impl Notary {
         if let Some(w) = &self.wallet {
             for p in &record.spec.parties {
                 if let Err(e) = w
-                    .deliver(&p.registration_number, &record.spec.title, &final_pdf, &number)
+                    .deliver(
+                        &p.registration_number,
+                        &record.spec.title,
+                        &final_pdf,
+                        &number,
+                    )
                     .await
                 {
                     tracing::warn!(error = %e, contract = id, "notarised contract not delivered to a wallet");
@@ -689,7 +736,11 @@ impl Notary {
     pub async fn find(&self, key: Lookup<'_>) -> Result<(RegisterRow, Vec<u8>), NotaryError> {
         let act = match key {
             Lookup::Number(n) => self.store.notary_act_by_number(n).await?,
-            Lookup::Code(c) => self.store.notary_act_by_code(&c.trim().to_ascii_uppercase()).await?,
+            Lookup::Code(c) => {
+                self.store
+                    .notary_act_by_code(&c.trim().to_ascii_uppercase())
+                    .await?
+            }
             Lookup::Document(d) => self.store.notary_act_by_sha256(&sha256(d)).await?,
         }
         .ok_or_else(|| NotaryError::NotFound("no notarial act matches".into()))?;
@@ -701,9 +752,8 @@ impl Notary {
     /// receipt once a checkpoint covers it) and a fresh validation report.
     pub async fn verify(&self, key: Lookup<'_>) -> Result<(ActView, Vec<u8>, Report), NotaryError> {
         let (act, pdf) = self.find(key).await?;
-        let report = tokio::task::block_in_place(|| {
-            self.validate(&pdf, RevocationRequirement::Require)
-        })?;
+        let report =
+            tokio::task::block_in_place(|| self.validate(&pdf, RevocationRequirement::Require))?;
         let receipt = self
             .log
             .receipt(act.ledger_index as u64)

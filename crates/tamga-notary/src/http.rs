@@ -47,7 +47,9 @@ fn notary_error(e: NotaryError) -> Response {
     use NotaryError as E;
     match e {
         E::NotFound(_) => problem(StatusCode::NOT_FOUND, e.to_string()),
-        E::Conflict | E::WrongState(_) | E::Expired(_) => problem(StatusCode::CONFLICT, e.to_string()),
+        E::Conflict | E::WrongState(_) | E::Expired(_) => {
+            problem(StatusCode::CONFLICT, e.to_string())
+        }
         E::Store(_) | E::Ledger(_) => {
             tracing::error!(error = %e, "notary");
             problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -102,7 +104,11 @@ async fn create(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
         Err(e) => return problem(StatusCode::BAD_REQUEST, format!("pdf_base64: {e}")),
     };
     match s.notary.create(body.contract, pdf).await {
-        Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "contract_id": id }))).into_response(),
+        Ok(id) => (
+            StatusCode::CREATED,
+            axum::Json(json!({ "contract_id": id })),
+        )
+            .into_response(),
         Err(e) => notary_error(e),
     }
 }
@@ -159,7 +165,12 @@ async fn sign(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: By
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     security(("bearer" = [])),
     responses((status = 200, description = "notarised: register number and verification code"), (status = 401, description = "no or wrong token"), (status = 409, description = "not awaiting the notary"), (status = 422, description = "not a notary, not an official certificate, no mandate, invalid signature")))]
-async fn notarise(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+async fn notarise(
+    State(s): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     if !authorised(&s, &headers) {
         return unauthorised();
     }
@@ -237,7 +248,17 @@ async fn by_document(State(s): St, body: Bytes) -> Response {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create, status, document, sign, notarise, by_number, by_code, bundle, by_document),
+    paths(
+        create,
+        status,
+        document,
+        sign,
+        notarise,
+        by_number,
+        by_code,
+        bundle,
+        by_document
+    ),
     components(schemas(CreateBody))
 )]
 struct NotaryApi;

@@ -458,10 +458,7 @@ impl RemoteSigning {
 
 /// An RFC 3161 client for the (synchronous) signing code: asks the TSA over HTTP from this
 /// worker thread.
-pub fn http_tsa(
-    http: reqwest::Client,
-    url: String,
-) -> impl Fn(&[u8]) -> Result<Vec<u8>, String> {
+pub fn http_tsa(http: reqwest::Client, url: String) -> impl Fn(&[u8]) -> Result<Vec<u8>, String> {
     move |req: &[u8]| post_blocking(&http, &url, "application/timestamp-query", req)
 }
 

@@ -174,13 +174,12 @@ impl Store {
         if n != 1 {
             return Ok(None);
         }
-        let seq: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM notary_register WHERE year = $1",
-        )
-        .bind(year)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        let seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM notary_register WHERE year = $1")
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
         let number = format!("{year}/{seq:06}");
         sqlx::query(
             "INSERT INTO notary_register (register_number, year, seq, contract_id, sha256, \

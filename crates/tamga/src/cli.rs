@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         command: crate::ledger_cli::LedgerCommand,
     },
+    /// e-Notary: contracts signed by every party and countersigned by a notary; verification
+    /// by code, register number or document.
+    Notary {
+        #[command(subcommand)]
+        command: crate::notary_cli::NotaryCommand,
+    },
     /// The electronic archive: ingest, export, paper copies, disposal, renewal; offline
     /// verification of packages.
     Archive {
@@ -156,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => Ok(crate::verify_cli::verify(args)),
         Command::Ledger { command } => crate::ledger_cli::run(command).await,
         Command::Archive { command } => crate::archive_cli::run(command).await,
+        Command::Notary { command } => crate::notary_cli::run(command).await,
         Command::Exchange { command } => crate::exchange_cli::run(command).await,
         Command::Id { command } => crate::id_cli::run(command).await,
         Command::Keys { config, command } => {

@@ -323,7 +323,9 @@ fn print_welcome(s: &Started, manifest: &Path) {
         println!("  Check a code / Код шалгах     {base}/portal/verify");
     }
     if s.notary.is_some() {
-        println!("  e-Notary / Нотариат           {base}/notary/verify/code/<code> (demo.json: notary)");
+        println!(
+            "  e-Notary / Нотариат           {base}/notary/verify/code/<code> (demo.json: notary)"
+        );
     }
     if s.archive.is_some() {
         println!(

@@ -31,14 +31,23 @@ pub async fn ensure(started: &Started, data: &Path, country: &Value) -> anyhow::
                 let c = &country["citizens"][i];
                 Ok((
                     c["name"].as_str().context("citizen name")?.to_owned(),
-                    c["registration_number"].as_str().context("citizen number")?.to_owned(),
-                    c["files"]["sign"]["pkcs12"].as_str().context("citizen key")?.to_owned(),
+                    c["registration_number"]
+                        .as_str()
+                        .context("citizen number")?
+                        .to_owned(),
+                    c["files"]["sign"]["pkcs12"]
+                        .as_str()
+                        .context("citizen key")?
+                        .to_owned(),
                 ))
             };
             let (a_name, a_reg, a_p12) = citizen(2)?;
             let (b_name, b_reg, b_p12) = citizen(0)?;
             let official = &country["officials"][0];
-            let n_p12 = official["pkcs12"].as_str().context("notary key")?.to_owned();
+            let n_p12 = official["pkcs12"]
+                .as_str()
+                .context("notary key")?
+                .to_owned();
             let id = notary
                 .create(
                     NewContract {
@@ -68,8 +77,16 @@ pub async fn ensure(started: &Started, data: &Path, country: &Value) -> anyhow::
                 )
                 .await?;
             for (p12, field, reason) in [
-                (&a_p12, "Seller", "Худалдагч: гэрээг зөвшөөрөв / Seller agrees"),
-                (&b_p12, "Buyer", "Худалдан авагч: гэрээг зөвшөөрөв / Buyer agrees"),
+                (
+                    &a_p12,
+                    "Seller",
+                    "Худалдагч: гэрээг зөвшөөрөв / Seller agrees",
+                ),
+                (
+                    &b_p12,
+                    "Buyer",
+                    "Худалдан авагч: гэрээг зөвшөөрөв / Buyer agrees",
+                ),
             ] {
                 let (_, current) = notary.get(&id).await?;
                 let signed = sign_one(trust, &holder(data, p12)?, field, reason, &current)?;
@@ -84,7 +101,8 @@ pub async fn ensure(started: &Started, data: &Path, country: &Value) -> anyhow::
                 &current,
             )?;
             let (number, code) = notary.notarise(&id, signed).await?;
-            let act = json!({ "contract_id": id, "register_number": number, "verification_code": code });
+            let act =
+                json!({ "contract_id": id, "register_number": number, "verification_code": code });
             crate::demo::write_atomically(&path, serde_json::to_string_pretty(&act)?.as_bytes())?;
             act
         }

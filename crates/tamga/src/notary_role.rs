@@ -111,13 +111,22 @@ pub fn wire(
             .clone()
             .unwrap_or_else(|| format!("{base_url}/tsa")),
     });
-    let mut notary = Notary::new(store.clone(), log, anchors, &config.notary.notaries, extender)
-        .map_err(|e| anyhow!("notary.notaries: {e}"))?;
+    let mut notary = Notary::new(
+        store.clone(),
+        log,
+        anchors,
+        &config.notary.notaries,
+        extender,
+    )
+    .map_err(|e| anyhow!("notary.notaries: {e}"))?;
     if let Some(p) = portal {
         notary.set_wallet(Arc::new(PortalWallet(Arc::clone(p))));
     }
     let notary = Arc::new(notary);
-    let token = match (&config.notary.token_file, std::env::var_os("TAMGA_NOTARY_TOKEN")) {
+    let token = match (
+        &config.notary.token_file,
+        std::env::var_os("TAMGA_NOTARY_TOKEN"),
+    ) {
         (None, None) => None,
         (file, _) => Some(
             read_secret(file.as_deref(), "TAMGA_NOTARY_TOKEN", "notary office token")?.to_string(),
@@ -127,7 +136,10 @@ pub fn wire(
         notary: Arc::clone(&notary),
         token,
     }));
-    *builder = std::mem::replace(builder, NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION")))
-        .merge(routes, api);
+    *builder = std::mem::replace(
+        builder,
+        NodeBuilder::new("Tamga", env!("CARGO_PKG_VERSION")),
+    )
+    .merge(routes, api);
     Ok(Some(notary))
 }
