@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tamga_http::auth::problem;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::ers::{self, ErsPolicy, HashAlg};
@@ -34,15 +35,6 @@ pub struct ArchiveHttp {
 
 type St = State<Arc<ArchiveHttp>>;
 
-fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        json!({ "status": status.as_u16(), "detail": detail.into() }).to_string(),
-    )
-        .into_response()
-}
-
 fn archive_error(e: ArchiveError) -> Response {
     match e {
         ArchiveError::Invalid(_) => problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
@@ -59,14 +51,7 @@ fn archive_error(e: ArchiveError) -> Response {
 }
 
 fn authorised(s: &ArchiveHttp, headers: &HeaderMap) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    s.token.as_deref().is_some_and(|t| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
-    })
+    tamga_http::auth::bearer_matches(s.token.as_deref(), headers)
 }
 
 fn unauthorised() -> Response {

@@ -99,6 +99,15 @@ pub struct Ingested {
     pub ledger_index: u64,
 }
 
+/// Which renewal (RFC 4998 §5.2).
+#[derive(Clone, Copy)]
+enum Renewal {
+    /// A new ArchiveTimeStamp in the newest chain, over the previous token.
+    TimeStamp,
+    /// A new chain over the document and every earlier chain.
+    HashTree,
+}
+
 /// Largest document accepted (bytes).
 pub const MAX_DOCUMENT: usize = 64 * 1024 * 1024;
 /// Most documents per evidence batch (one time-stamp each).
@@ -361,33 +370,18 @@ impl Archive {
                 records.push((id.clone(), r));
             }
             let alg = alg.unwrap_or(HashAlg::Sha256);
-            let batch = Batch::new(alg, leaves)?;
-            let token = self
-                .tsa
-                .stamp(alg, batch.imprint())
-                .await
-                .map_err(ArchiveError::Tsa)?;
-            let stamps = batch.archive_timestamps(&token)?;
-            let mut out = Vec::with_capacity(records.len());
-            let mut renew_by = None;
-            for ((id, mut r), ats) in records.into_iter().zip(stamps) {
-                ers::append_timestamp_renewal(&mut r, ats)?;
-                let renew = match renew_by {
-                    Some(x) => x,
-                    None => {
-                        let x = self.check_sealed(&r, &id).await?;
-                        renew_by = Some(x);
-                        x
-                    }
-                };
-                // A deadline that did not move would renew again at once, forever.
-                if renew <= now() + horizon_secs {
-                    return Err(ArchiveError::Tsa(
-                        "the time-stamp authority's certificate expires within the renewal horizon: renewing cannot extend the records"
-                            .into(),
-                    ));
-                }
-                out.push((id, ers::encode(&r)?, renew.saturating_mul(1000)));
+            let out = self
+                .renew_batch(alg, records, leaves, Renewal::TimeStamp)
+                .await?;
+            // A deadline that did not move would renew again at once, forever.
+            if out
+                .first()
+                .is_some_and(|(_, _, by)| *by <= (now() + horizon_secs) * 1000)
+            {
+                return Err(ArchiveError::Tsa(
+                    "the time-stamp authority's certificate expires within the renewal horizon: renewing cannot extend the records"
+                        .into(),
+                ));
             }
             total += out.len();
             self.store.archive_set_evidence(&out).await?;
@@ -412,30 +406,45 @@ impl Archive {
                 leaves.push(ers::hash_tree_renewal_leaf(&r, alg, content)?);
                 records.push((id.clone(), r));
             }
-            let batch = Batch::new(alg, leaves)?;
-            let token = self
-                .tsa
-                .stamp(alg, batch.imprint())
-                .await
-                .map_err(ArchiveError::Tsa)?;
-            let stamps = batch.archive_timestamps(&token)?;
-            let mut out = Vec::with_capacity(records.len());
-            let mut renew_by = None;
-            for ((id, mut r), ats) in records.into_iter().zip(stamps) {
-                ers::append_hash_tree_renewal(&mut r, ats)?;
-                let renew = match renew_by {
-                    Some(x) => x,
-                    None => {
-                        let x = self.check_sealed(&r, &id).await?;
-                        renew_by = Some(x);
-                        x
-                    }
-                };
-                out.push((id, ers::encode(&r)?, renew.saturating_mul(1000)));
-            }
+            let out = self
+                .renew_batch(alg, records, leaves, Renewal::HashTree)
+                .await?;
             total += out.len();
             self.store.archive_set_evidence(&out).await?;
         }
+    }
+
+    /// One renewal batch: a tree over `leaves`, one time-stamp, each record extended; the
+    /// first renewed record is verified against its document (they share the token). Returns
+    /// (id, DER, renew-by ms) to store.
+    async fn renew_batch(
+        &self,
+        alg: HashAlg,
+        records: Vec<(String, ers::EvidenceRecord)>,
+        leaves: Vec<Vec<u8>>,
+        kind: Renewal,
+    ) -> Result<Vec<(String, Vec<u8>, i64)>, ArchiveError> {
+        let batch = Batch::new(alg, leaves)?;
+        let token = self
+            .tsa
+            .stamp(alg, batch.imprint())
+            .await
+            .map_err(ArchiveError::Tsa)?;
+        let stamps = batch.archive_timestamps(&token)?;
+        let mut out = Vec::with_capacity(records.len());
+        let mut renew_by = None;
+        for ((id, mut r), ats) in records.into_iter().zip(stamps) {
+            match kind {
+                Renewal::TimeStamp => ers::append_timestamp_renewal(&mut r, ats)?,
+                Renewal::HashTree => ers::append_hash_tree_renewal(&mut r, ats)?,
+            }
+            let renew = match renew_by {
+                Some(x) => x,
+                None => *renew_by.insert(self.check_sealed(&r, &id).await?),
+            };
+            out.push((id, ers::encode(&r)?, renew.saturating_mul(1000)));
+        }
+        Ok(out)
     }
 
     /// Disposes of a document at the end of its retention: the content is deleted, the

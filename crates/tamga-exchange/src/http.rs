@@ -31,14 +31,7 @@ fn text(status: StatusCode, m: impl Into<String>) -> Response {
 }
 
 fn authorised(s: &AppState, h: &HeaderMap) -> bool {
-    let given = h
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    s.admin_token.as_deref().is_some_and(|t| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
-    })
+    tamga_http::auth::bearer_matches(s.admin_token.as_deref(), h)
 }
 
 #[utoipa::path(get, path = "/exchange/globalconf", tag = "exchange",

@@ -8,6 +8,7 @@
 //! request timeout, and graceful shutdown: on SIGTERM or Ctrl-C `/readyz` turns 503, new
 //! connections stop, in-flight requests finish within a grace period.
 
+pub mod auth;
 pub mod html;
 mod logging;
 mod metrics_layer;

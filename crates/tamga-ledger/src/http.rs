@@ -343,14 +343,7 @@ struct BatchAppended {
 }
 
 fn authorised(s: &AppState, headers: &HeaderMap) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    s.append_token.as_deref().is_some_and(|t| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
-    })
+    tamga_http::auth::bearer_matches(s.append_token.as_deref(), headers)
 }
 
 #[utoipa::path(post, path = "/ledger/{log}/entries/batch", tag = "ledger",

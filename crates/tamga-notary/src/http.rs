@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
+use tamga_http::auth::problem;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::contracts::{Lookup, NewContract, Notary, NotaryError};
@@ -33,15 +34,6 @@ pub struct NotaryHttp {
 }
 
 type St = State<Arc<NotaryHttp>>;
-
-fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        json!({ "status": status.as_u16(), "detail": detail.into() }).to_string(),
-    )
-        .into_response()
-}
 
 fn notary_error(e: NotaryError) -> Response {
     use NotaryError as E;
@@ -59,14 +51,7 @@ fn notary_error(e: NotaryError) -> Response {
 }
 
 fn authorised(s: &NotaryHttp, headers: &HeaderMap) -> bool {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    s.token.as_deref().is_some_and(|t| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), given.as_bytes()).is_ok()
-    })
+    tamga_http::auth::bearer_matches(s.token.as_deref(), headers)
 }
 
 fn unauthorised() -> Response {
