@@ -42,6 +42,17 @@ pub trait Wallet: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
+/// Keeps notarised contracts in the electronic archive.
+pub trait Archiver: Send + Sync {
+    /// Archives `pdf` (the notarised act `register_number`); returns the archive's id.
+    fn archive<'a>(
+        &'a self,
+        title: &'a str,
+        register_number: &'a str,
+        pdf: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+}
+
 /// Why a step was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum NotaryError {
@@ -170,6 +181,9 @@ pub struct NotaryInfo {
     pub verification_code: String,
     /// When (RFC 3339).
     pub notarised_at: String,
+    /// Its id in the electronic archive, when archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_id: Option<String>,
 }
 
 /// A contract as the API returns it.
@@ -212,6 +226,7 @@ pub struct Notary {
     notaries: Vec<String>,
     extender: Arc<dyn Extender>,
     wallet: Option<Arc<dyn Wallet>>,
+    archiver: Option<Arc<dyn Archiver>>,
 }
 
 fn now() -> i64 {
@@ -321,12 +336,18 @@ impl Notary {
                 .collect::<Result<_, _>>()?,
             extender,
             wallet: None,
+            archiver: None,
         })
     }
 
     /// Delivers notarised contracts to the parties' wallets.
     pub fn set_wallet(&mut self, wallet: Arc<dyn Wallet>) {
         self.wallet = Some(wallet);
+    }
+
+    /// Archives notarised contracts.
+    pub fn set_archiver(&mut self, archiver: Arc<dyn Archiver>) {
+        self.archiver = Some(archiver);
     }
 
     /// The ledger log.
@@ -700,6 +721,18 @@ impl Notary {
             .notary_register_act(id, row.version, &json, &final_pdf, year, &act)
             .await?
             .ok_or(NotaryError::Conflict)?;
+        // Archived for the long term; a failure leaves the act valid and is logged (the
+        // archivist can ingest it later from the register).
+        let archive_id = match &self.archiver {
+            Some(a) => match a.archive(&record.spec.title, &number, &final_pdf).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::warn!(error = %e, act = %number, "notarised contract not archived");
+                    None
+                }
+            },
+            None => None,
+        };
         record = provisional;
         record.notary = Some(NotaryInfo {
             registration_number: notary,
@@ -707,6 +740,7 @@ impl Notary {
             register_number: number.clone(),
             verification_code: code.clone(),
             notarised_at: rfc3339(t),
+            archive_id,
         });
         let json =
             serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
@@ -803,6 +837,70 @@ impl Notary {
         tamga_sign::bundle::write(&name, &pdf, None, &policy, &report, vec![act])
             .map_err(|e| NotaryError::Invalid(e.to_string()))
     }
+}
+
+/// A printable PDF/A copy of a notarised act: register number, verification code, date,
+/// document hash, public facts and a QR code to `verify_url` — the paper leads back to the
+/// verifiable original.
+pub fn paper_copy(act: &RegisterRow, verify_url: &str) -> Result<Vec<u8>, String> {
+    use tamga_pdfa::Block;
+    let public: serde_json::Value = serde_json::from_str(&act.public_record).unwrap_or_default();
+    let title = public["title"]
+        .as_str()
+        .unwrap_or("Нотариатын үйлдэл / Notarial act")
+        .to_owned();
+    let mut blocks = vec![
+        Block::Title(format!("Цаасан хуулбар / Paper copy — {title}")),
+        Block::Text(
+            "Энэ хуудас нь нотариатаар гэрчилсэн цахим баримтын хуулбар юм. QR кодыг уншуулж эсвэл \
+             баталгаажуулах кодыг оруулж эх баримтыг шалгана уу. / This is a copy of an \
+             electronically notarised document. Scan the QR code or enter the verification code \
+             to check the original."
+                .into(),
+        ),
+        Block::Rule,
+        Block::Field("Бүртгэлийн дугаар / Register number".into(), act.register_number.clone()),
+        Block::Field("Баталгаажуулах код / Verification code".into(), act.verification_code.clone()),
+        Block::Field(
+            "Гэрчилсэн / Notarised".into(),
+            rfc3339(act.notarised_at_ms / 1000),
+        ),
+        Block::Field("SHA-256".into(), hex::encode(&act.sha256)),
+        Block::Field(
+            "Бүртгэлийн дэвтэр / Ledger".into(),
+            format!("{} #{}", act.ledger_log, act.ledger_index),
+        ),
+    ];
+    if let Some(parties) = public["parties"].as_array() {
+        let roles: Vec<String> = parties
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} / {}",
+                    p["role_mn"].as_str().unwrap_or(""),
+                    p["role_en"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        blocks.push(Block::Field("Талууд / Parties".into(), roles.join(", ")));
+    }
+    blocks.push(Block::Field(
+        "Шалгах / Verify".into(),
+        verify_url.to_owned(),
+    ));
+    tamga_pdfa::render(&tamga_pdfa::DocumentSpec {
+        title: format!("Цаасан хуулбар / Paper copy — {title}"),
+        author: "Нотариат / Notary".into(),
+        lang: "mn".into(),
+        created_unix: now(),
+        blocks,
+        qr: Some((verify_url.to_owned(), act.verification_code.clone())),
+        footer: Some(format!(
+            "{} · {}",
+            act.register_number, act.verification_code
+        )),
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// How an act is looked up.

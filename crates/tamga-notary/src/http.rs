@@ -31,6 +31,8 @@ pub struct NotaryHttp {
     pub notary: Arc<Notary>,
     /// The notary office's bearer token.
     pub token: Option<String>,
+    /// The public base URL (printed in paper copies' QR codes).
+    pub base_url: String,
 }
 
 type St = State<Arc<NotaryHttp>>;
@@ -220,6 +222,30 @@ async fn bundle(State(s): St, Path(code): Path<String>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/notary/verify/code/{code}/copy", tag = "notary",
+    summary = "Paper copy with QR and verification code / Цаасан хуулбар",
+    params(("code" = String, Path, description = "verification code")),
+    responses((status = 200, description = "PDF/A-2b", content_type = "application/pdf"), (status = 404, description = "no such act")))]
+async fn copy(State(s): St, Path(code): Path<String>) -> Response {
+    match s.notary.find(Lookup::Code(&code)).await {
+        Ok((act, _)) => {
+            let url = format!(
+                "{}/notary/verify/code/{}",
+                s.base_url.trim_end_matches('/'),
+                act.verification_code
+            );
+            match crate::contracts::paper_copy(&act, &url) {
+                Ok(pdf) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+                Err(e) => {
+                    tracing::error!(error = %e, "notary paper copy");
+                    problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                }
+            }
+        }
+        Err(e) => notary_error(e),
+    }
+}
+
 #[utoipa::path(post, path = "/notary/verify", tag = "notary",
     summary = "Verify by uploading the document / Баримтаар шалгах",
     request_body(content = Vec<u8>, content_type = "application/pdf"),
@@ -259,6 +285,7 @@ pub fn routes(state: Arc<NotaryHttp>) -> (Router, utoipa::openapi::OpenApi) {
         .route("/notary/verify/act/{year}/{seq}", get(by_number))
         .route("/notary/verify/code/{code}", get(by_code))
         .route("/notary/verify/code/{code}/bundle", get(bundle))
+        .route("/notary/verify/code/{code}/copy", get(copy))
         .route("/notary/verify", post(by_document))
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tamga_http::NodeBuilder;
 use tamga_ledger::log::Log;
-use tamga_notary::contracts::{Extender, Notary, Wallet};
+use tamga_notary::contracts::{Archiver, Extender, Notary, Wallet};
 use tamga_pki::ParsedCert;
 use tamga_portal::account::Accounts;
 use tamga_store::Store;
@@ -72,13 +72,56 @@ impl Wallet for PortalWallet {
     }
 }
 
+/// The electronic archive, keeping notarised contracts for the notarial retention period.
+struct ToArchive(Arc<tamga_archive::service::Archive>);
+
+/// Notarial acts are kept for 75 years.
+const NOTARIAL_RETENTION_YEARS: i64 = 75;
+
+impl Archiver for ToArchive {
+    fn archive<'a>(
+        &'a self,
+        title: &'a str,
+        register_number: &'a str,
+        pdf: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let acks = self
+                .0
+                .ingest(vec![(
+                    tamga_archive::service::Ingest {
+                        file_name: format!(
+                            "notarial-act-{}.pdf",
+                            register_number.replace('/', "-")
+                        ),
+                        media_type: "application/pdf".into(),
+                        title: format!("{title} (№{register_number})"),
+                        creator: "Нотариат / Notary".into(),
+                        classification: "Нотариатын үйлдэл / Notarial acts".into(),
+                        retain_until: tamga_pki::builder::now()
+                            + NOTARIAL_RETENTION_YEARS * 365 * 86400,
+                    },
+                    pdf.to_vec(),
+                )])
+                .await
+                .map_err(|e| e.to_string())?;
+            acks.into_iter()
+                .next()
+                .map(|a| a.document_id)
+                .ok_or_else(|| "the archive acknowledged nothing".to_owned())
+        })
+    }
+}
+
 /// Starts e-Notary when the role is configured.
+#[allow(clippy::too_many_arguments)]
 pub fn wire(
     config: &Config,
     store: &Store,
     logs: &[Arc<Log>],
     trust: Option<&Arc<TrustServices>>,
     portal: Option<&Arc<Accounts>>,
+    archive: Option<&Arc<tamga_archive::service::Archive>>,
     base_url: &str,
     builder: &mut NodeBuilder,
 ) -> anyhow::Result<Option<Arc<Notary>>> {
@@ -122,6 +165,9 @@ pub fn wire(
     if let Some(p) = portal {
         notary.set_wallet(Arc::new(PortalWallet(Arc::clone(p))));
     }
+    if let Some(a) = archive {
+        notary.set_archiver(Arc::new(ToArchive(Arc::clone(a))));
+    }
     let notary = Arc::new(notary);
     let token = match (
         &config.notary.token_file,
@@ -135,6 +181,7 @@ pub fn wire(
     let (routes, api) = tamga_notary::http::routes(Arc::new(tamga_notary::http::NotaryHttp {
         notary: Arc::clone(&notary),
         token,
+        base_url: base_url.to_owned(),
     }));
     *builder = std::mem::replace(
         builder,

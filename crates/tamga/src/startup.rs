@@ -356,6 +356,7 @@ async fn start(config: &Config) -> anyhow::Result<(tamga_http::RunningNode, Stor
         &logs,
         trust.as_ref(),
         portal.as_ref(),
+        archive.as_ref(),
         &base_url,
         &mut builder,
     )?;

@@ -240,6 +240,38 @@ async fn contracts_signed_by_parties_notarised_and_verified_by_a_bank() {
     let number = notarised["register_number"].as_str().unwrap().to_owned();
     let vcode = notarised["verification_code"].as_str().unwrap().to_owned();
     assert!(number.ends_with("/000002"), "{number}");
+    // Notarised: archived for the long term, in both parties' wallets, a paper copy with QR.
+    let (rc, out, err) = office.run(&["notary", "status", "--url", &base, "--id", &id]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["status"], "notarised");
+    assert!(
+        status["record"]["notary"]["archive_id"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("ARX-")),
+        "{status}"
+    );
+    let store = tamga_store::Store::open(
+        manifest["database"]["url"].as_str().unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    for reg in [&c0, &c1] {
+        let wallet = store.wallet_of(reg).await.unwrap();
+        assert!(
+            wallet.iter().any(|w| w.title_en.contains(&number)),
+            "{reg}: {wallet:?}"
+        );
+    }
+    store.close().await;
+    let copy = http
+        .get(format!("{base}/notary/verify/code/{vcode}/copy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copy.status(), 200);
+    assert!(copy.bytes().await.unwrap().starts_with(b"%PDF-"));
     // Once notarised, no more signatures.
     let (rc, out) = office.sign(&id, &c1_p12, "Late", "submit", None);
     assert_ne!(rc, 0);
