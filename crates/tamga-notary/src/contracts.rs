@@ -369,30 +369,45 @@ impl Notary {
 
     fn validate(
         &self,
-        pdf: &[u8],
+        doc: &[u8],
         revocation: RevocationRequirement,
     ) -> Result<Report, NotaryError> {
-        tamga_sign::pades::validate_pdf("contract.pdf", pdf, &self.policy(revocation, vec![]))
+        let name = match Form::of(doc) {
+            Some(Form::AsicE) => "contract.asice",
+            _ => "contract.pdf",
+        };
+        tamga_sign::http::validate_any(name, doc, None, &self.policy(revocation, vec![]))
             .map_err(|e| NotaryError::InvalidSignature(e.to_string()))
     }
 
-    /// How many signatures (not document time-stamps) a PDF carries.
-    fn count_signatures(&self, pdf: &[u8]) -> Result<usize, NotaryError> {
-        match tamga_sign::pades::validate_pdf(
-            "contract.pdf",
-            pdf,
-            &self.policy(RevocationRequirement::IfAvailable, vec![]),
-        ) {
-            Ok(r) => Ok(signatures(&r).len()),
-            Err(tamga_sign::validate::ValidateError::NoSignature) => Ok(0),
-            Err(e) => Err(NotaryError::Invalid(format!("the PDF cannot be read: {e}"))),
+    /// How many signatures (not document time-stamps) a contract carries.
+    fn count_signatures(&self, doc: &[u8]) -> Result<usize, NotaryError> {
+        match Form::of(doc) {
+            Some(Form::Pdf) => match tamga_sign::pades::validate_pdf(
+                "contract.pdf",
+                doc,
+                &self.policy(RevocationRequirement::IfAvailable, vec![]),
+            ) {
+                Ok(r) => Ok(signatures(&r).len()),
+                Err(tamga_sign::validate::ValidateError::NoSignature) => Ok(0),
+                Err(e) => Err(NotaryError::Invalid(format!("the PDF cannot be read: {e}"))),
+            },
+            Some(Form::AsicE) => Ok(asic_entries(doc)?
+                .iter()
+                .filter(|e| is_signature_file(&e.name))
+                .count()),
+            None => Err(NotaryError::Invalid(
+                "the contract must be a PDF or an ASiC-E container".into(),
+            )),
         }
     }
 
-    /// Creates a contract from its unsigned PDF.
+    /// Creates a contract from its unsigned PDF or ASiC-E container.
     pub async fn create(&self, spec: NewContract, pdf: Vec<u8>) -> Result<String, NotaryError> {
-        if !pdf.starts_with(b"%PDF-") {
-            return Err(NotaryError::Invalid("the contract must be a PDF".into()));
+        if Form::of(&pdf).is_none() {
+            return Err(NotaryError::Invalid(
+                "the contract must be a PDF or an ASiC-E container".into(),
+            ));
         }
         if spec.title.trim().is_empty() || spec.title.len() > 300 {
             return Err(NotaryError::Invalid(
@@ -506,9 +521,15 @@ impl Notary {
         signed: &[u8],
         revocation: RevocationRequirement,
     ) -> Result<(Report, ParsedCert), NotaryError> {
-        if signed.len() <= current.len() || !signed.starts_with(current) {
-            return Err(NotaryError::DifferentVersion);
-        }
+        let new_signature_file = match Form::of(current) {
+            Some(Form::AsicE) => Some(one_more_asic_signature(current, signed)?),
+            _ => {
+                if signed.len() <= current.len() || !signed.starts_with(current) {
+                    return Err(NotaryError::DifferentVersion);
+                }
+                None
+            }
+        };
         let before = self.count_signatures(current)?;
         let report = self.validate(signed, revocation)?;
         let sigs = signatures(&report);
@@ -517,7 +538,15 @@ impl Notary {
                 sigs.len().saturating_sub(before),
             ));
         }
-        let (last, cert) = &sigs[sigs.len() - 1];
+        let (last, cert) = match &new_signature_file {
+            Some(name) => sigs
+                .iter()
+                .find(|(s, _)| s.field.as_deref() == Some(name.as_str()))
+                .ok_or_else(|| {
+                    NotaryError::InvalidSignature(format!("{name} was not validated"))
+                })?,
+            None => &sigs[sigs.len() - 1],
+        };
         if last.indication != Indication::TotalPassed {
             return Err(NotaryError::InvalidSignature(format!(
                 "{}: {}",
@@ -833,7 +862,7 @@ impl Notary {
                 })
                 .unwrap_or_default(),
         };
-        let name = format!("notarised-{}.pdf", view.register_number.replace('/', "-"));
+        let name = act_file_name(&view.register_number, &pdf);
         tamga_sign::bundle::write(&name, &pdf, None, &policy, &report, vec![act])
             .map_err(|e| NotaryError::Invalid(e.to_string()))
     }
@@ -901,6 +930,141 @@ pub fn paper_copy(act: &RegisterRow, verify_url: &str) -> Result<Vec<u8>, String
         )),
     })
     .map_err(|e| e.to_string())
+}
+
+/// The file name and media type of a notarised act's document.
+pub fn act_file_name(register_number: &str, doc: &[u8]) -> String {
+    let ext = if Form::of(doc) == Some(Form::AsicE) {
+        "asice"
+    } else {
+        "pdf"
+    };
+    format!("notarised-{}.{ext}", register_number.replace('/', "-"))
+}
+
+/// The media type of a contract document.
+pub fn media_type(doc: &[u8]) -> &'static str {
+    if Form::of(doc) == Some(Form::AsicE) {
+        tamga_sign::asic::MIME_ASIC_E
+    } else {
+        "application/pdf"
+    }
+}
+
+/// The two forms a contract takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// One PDF: parties add PAdES signatures as incremental updates.
+    Pdf,
+    /// Several files in an ASiC-E container: parties add parallel CAdES signatures, each over
+    /// its own manifest of every file (ETSI EN 319 162-1 §4.4).
+    AsicE,
+}
+
+impl Form {
+    fn of(doc: &[u8]) -> Option<Form> {
+        if doc.starts_with(b"%PDF-") {
+            Some(Form::Pdf)
+        } else if doc.starts_with(b"PK\x03\x04")
+            && tamga_sign::zip::read(doc, tamga_sign::zip::Limits::default())
+                .ok()
+                .and_then(|e| e.into_iter().next())
+                .is_some_and(|m| {
+                    m.name == "mimetype" && m.data == tamga_sign::asic::MIME_ASIC_E.as_bytes()
+                })
+        {
+            Some(Form::AsicE)
+        } else {
+            None
+        }
+    }
+}
+
+fn asic_entries(doc: &[u8]) -> Result<Vec<tamga_sign::zip::Entry>, NotaryError> {
+    tamga_sign::zip::read(doc, tamga_sign::zip::Limits::default())
+        .map_err(|e| NotaryError::Invalid(format!("the container cannot be read: {e}")))
+}
+
+fn is_signature_file(name: &str) -> bool {
+    name.starts_with("META-INF/signature") && name.ends_with(".p7s")
+}
+
+/// An unsigned ASiC-E container of `files` (what the office uploads as several files).
+pub fn unsigned_container(files: Vec<tamga_sign::zip::Entry>) -> Result<Vec<u8>, NotaryError> {
+    if files.is_empty() {
+        return Err(NotaryError::Invalid("no files".into()));
+    }
+    for (i, f) in files.iter().enumerate() {
+        let bad = f.name.is_empty()
+            || f.name.len() > 200
+            || f.name.contains(['/', '\\', '\0'])
+            || f.name.starts_with('.')
+            || f.name.eq_ignore_ascii_case("mimetype")
+            || f.name.eq_ignore_ascii_case("META-INF");
+        if bad {
+            return Err(NotaryError::Invalid(format!(
+                "{:?}: not a plain file name",
+                f.name
+            )));
+        }
+        if files[..i].iter().any(|g| g.name == f.name) {
+            return Err(NotaryError::Invalid(format!("{} is given twice", f.name)));
+        }
+    }
+    let mut entries = vec![tamga_sign::zip::Entry {
+        name: "mimetype".into(),
+        data: tamga_sign::asic::MIME_ASIC_E.as_bytes().to_vec(),
+    }];
+    entries.extend(files);
+    tamga_sign::zip::write(&entries).map_err(|e| NotaryError::Invalid(e.to_string()))
+}
+
+/// ASiC-E version binding: every entry of `current` is in `signed` unchanged, and `signed` adds
+/// exactly one manifest and its signature, the manifest naming every data file. Returns the
+/// new signature's file name.
+fn one_more_asic_signature(current: &[u8], signed: &[u8]) -> Result<String, NotaryError> {
+    if Form::of(signed) != Some(Form::AsicE) {
+        return Err(NotaryError::DifferentVersion);
+    }
+    let before = asic_entries(current)?;
+    let after = asic_entries(signed)?;
+    for e in &before {
+        if !after.iter().any(|a| a.name == e.name && a.data == e.data) {
+            return Err(NotaryError::DifferentVersion);
+        }
+    }
+    let added: Vec<&tamga_sign::zip::Entry> = after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.name == a.name))
+        .collect();
+    let sig = added.iter().find(|a| is_signature_file(&a.name));
+    let manifest = added
+        .iter()
+        .find(|a| a.name.starts_with("META-INF/ASiCManifest") && a.name.ends_with(".xml"));
+    let (Some(sig), Some(manifest), 2) = (sig, manifest, added.len()) else {
+        // Anything else added (a changed or extra data file, two signatures) is another
+        // version, not one more signature.
+        return Err(if added.iter().any(|a| !a.name.starts_with("META-INF/")) {
+            NotaryError::DifferentVersion
+        } else {
+            NotaryError::NotOneNewSignature(
+                added.iter().filter(|a| is_signature_file(&a.name)).count(),
+            )
+        });
+    };
+    let text = String::from_utf8_lossy(&manifest.data);
+    for data in before
+        .iter()
+        .filter(|e| e.name != "mimetype" && !e.name.starts_with("META-INF/"))
+    {
+        if !text.contains(&format!("URI=\"{}\"", data.name)) {
+            return Err(NotaryError::InvalidSignature(format!(
+                "the new signature does not cover {}: every party signs every file",
+                data.name
+            )));
+        }
+    }
+    Ok(sig.name.clone())
 }
 
 /// How an act is looked up.

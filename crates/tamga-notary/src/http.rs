@@ -63,14 +63,25 @@ fn unauthorised() -> Response {
     )
 }
 
-/// A new contract.
+/// One file of a multi-file contract.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FileBody {
+    /// Its name in the container.
+    pub name: String,
+    /// Its content, base64.
+    pub content_base64: String,
+}
+
+/// A new contract: one PDF, or several files (kept as an ASiC-E container).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateBody {
     /// Title, parties, order, deadline, public fields.
     #[schema(value_type = Object)]
     pub contract: NewContract,
     /// The unsigned PDF, base64.
-    pub pdf_base64: String,
+    pub pdf_base64: Option<String>,
+    /// Or the files, each signed by every party (ASiC-E).
+    pub files: Option<Vec<FileBody>>,
 }
 
 #[utoipa::path(post, path = "/notary/api/contracts", tag = "notary",
@@ -86,11 +97,35 @@ async fn create(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
         Ok(b) => b,
         Err(e) => return problem(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
     };
-    let pdf = match base64::engine::general_purpose::STANDARD.decode(&body.pdf_base64) {
-        Ok(p) => p,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("pdf_base64: {e}")),
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let doc = match (&body.pdf_base64, body.files) {
+        (Some(p), None) => match b64.decode(p) {
+            Ok(p) => p,
+            Err(e) => return problem(StatusCode::BAD_REQUEST, format!("pdf_base64: {e}")),
+        },
+        (None, Some(files)) => {
+            let mut entries = Vec::with_capacity(files.len());
+            for f in files {
+                match b64.decode(&f.content_base64) {
+                    Ok(data) => entries.push(tamga_sign::zip::Entry { name: f.name, data }),
+                    Err(e) => {
+                        return problem(StatusCode::BAD_REQUEST, format!("{}: {e}", f.name));
+                    }
+                }
+            }
+            match crate::contracts::unsigned_container(entries) {
+                Ok(c) => c,
+                Err(e) => return notary_error(e),
+            }
+        }
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "give either pdf_base64 or files, not both",
+            );
+        }
     };
-    match s.notary.create(body.contract, pdf).await {
+    match s.notary.create(body.contract, doc).await {
         Ok(id) => (
             StatusCode::CREATED,
             axum::Json(json!({ "contract_id": id })),
@@ -119,13 +154,17 @@ async fn status(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Res
     summary = "The current version to sign / Гарын үсэг зурах хувилбар",
     params(("id" = String, Path, description = "contract id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "PDF", content_type = "application/pdf"), (status = 401, description = "no or wrong token"), (status = 404, description = "no such contract")))]
+    responses((status = 200, description = "PDF or ASiC-E container", content_type = "application/octet-stream"), (status = 401, description = "no or wrong token"), (status = 404, description = "no such contract")))]
 async fn document(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if !authorised(&s, &headers) {
         return unauthorised();
     }
     match s.notary.get(&id).await {
-        Ok((_, pdf)) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Ok((_, doc)) => (
+            [(header::CONTENT_TYPE, crate::contracts::media_type(&doc))],
+            doc,
+        )
+            .into_response(),
         Err(e) => notary_error(e),
     }
 }
@@ -133,7 +172,7 @@ async fn document(State(s): St, headers: HeaderMap, Path(id): Path<String>) -> R
 #[utoipa::path(post, path = "/notary/api/contracts/{id}/signatures", tag = "notary",
     summary = "A party's signed version / Талын гарын үсэг",
     params(("id" = String, Path, description = "contract id")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the PDF or ASiC-E container with one more signature"),
     security(("bearer" = [])),
     responses((status = 200, description = "accepted: the new status"), (status = 401, description = "no or wrong token"), (status = 409, description = "not signing any more, deadline passed, or changed meanwhile"), (status = 422, description = "another version, not a party, already signed, out of turn, invalid signature")))]
 async fn sign(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
@@ -149,7 +188,7 @@ async fn sign(State(s): St, headers: HeaderMap, Path(id): Path<String>, body: By
 #[utoipa::path(post, path = "/notary/api/contracts/{id}/notarisation", tag = "notary",
     summary = "The notary's countersigned version / Нотариатын гэрчилгээ",
     params(("id" = String, Path, description = "contract id")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the PDF or ASiC-E container with the notary's signature"),
     security(("bearer" = [])),
     responses((status = 200, description = "notarised: register number and verification code"), (status = 401, description = "no or wrong token"), (status = 409, description = "not awaiting the notary"), (status = 422, description = "not a notary, not an official certificate, no mandate, invalid signature")))]
 async fn notarise(
@@ -270,7 +309,7 @@ async fn by_document(State(s): St, body: Bytes) -> Response {
         bundle,
         by_document
     ),
-    components(schemas(CreateBody))
+    components(schemas(CreateBody, FileBody))
 )]
 struct NotaryApi;
 

@@ -19,9 +19,10 @@ pub enum NotaryCommand {
         /// Node base URL.
         #[arg(long)]
         url: String,
-        /// The contract (PDF, unsigned).
-        #[arg(long)]
-        file: PathBuf,
+        /// The contract: one unsigned PDF, or several files (repeat) kept as an ASiC-E
+        /// container that every party signs in full.
+        #[arg(long, required = true)]
+        file: Vec<PathBuf>,
         /// Title.
         #[arg(long)]
         title: String,
@@ -68,7 +69,7 @@ pub enum NotaryCommand {
         /// Contract id.
         #[arg(long)]
         id: String,
-        /// The signed PDF.
+        /// The signed PDF or ASiC-E container.
         #[arg(long)]
         file: PathBuf,
     },
@@ -80,7 +81,7 @@ pub enum NotaryCommand {
         /// Contract id.
         #[arg(long)]
         id: String,
-        /// The countersigned PDF.
+        /// The countersigned PDF or ASiC-E container.
         #[arg(long)]
         file: PathBuf,
     },
@@ -155,7 +156,7 @@ async fn post_pdf(
     let r = http
         .post(&u)
         .bearer_auth(token()?)
-        .header("content-type", "application/pdf")
+        .header("content-type", "application/octet-stream")
         .body(read(file)?)
         .send()
         .await?;
@@ -188,8 +189,25 @@ pub async fn run(cmd: NotaryCommand) -> anyhow::Result<ExitCode> {
                     "deadline": deadline_days.map(|d| tamga_pki::builder::now() + d * 86400),
                     "public": public,
                 },
-                "pdf_base64": base64::engine::general_purpose::STANDARD.encode(read(&file)?),
             });
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut body = body;
+            match &file[..] {
+                [one] if read(one)?.starts_with(b"%PDF-") => {
+                    body["pdf_base64"] = b64.encode(read(one)?).into();
+                }
+                files => {
+                    let mut list = Vec::new();
+                    for f in files {
+                        let name = f
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .context("a file needs a UTF-8 name")?;
+                        list.push(json!({ "name": name, "content_base64": b64.encode(read(f)?) }));
+                    }
+                    body["files"] = list.into();
+                }
+            }
             let u = format!("{}/notary/api/contracts", base(&url));
             let r = http
                 .post(&u)

@@ -26,16 +26,16 @@ struct HttpExtender {
 }
 
 impl Extender for HttpExtender {
-    fn extend_lta(&self, pdf: &[u8]) -> Result<Vec<u8>, String> {
+    fn extend_lta(&self, doc: &[u8]) -> Result<Vec<u8>, String> {
         let tsa = tamga_portal::remote_sign::http_tsa(self.http.clone(), self.tsa_url.clone());
         let ocsp = tamga_portal::remote_sign::http_ocsp(self.http.clone());
-        tamga_sign::extend::extend_pdf(
-            pdf,
-            tamga_sign::extend::Target::Lta,
-            &tsa,
-            &ocsp,
-            tamga_pki::builder::now(),
-        )
+        let now = tamga_pki::builder::now();
+        let lta = tamga_sign::extend::Target::Lta;
+        if doc.starts_with(b"%PDF-") {
+            tamga_sign::extend::extend_pdf(doc, lta, &tsa, &ocsp, now)
+        } else {
+            tamga_sign::extend::extend_asic(doc, lta, &tsa, &ocsp, now)
+        }
         .map_err(|e| e.to_string())
     }
 }
@@ -61,8 +61,8 @@ impl Wallet for PortalWallet {
                     &owner,
                     &format!("{title} (нотариатаар гэрчилсэн №{register_number})"),
                     &format!("{title} (notarised, No. {register_number})"),
-                    "application/pdf",
-                    &format!("notarised-{}.pdf", register_number.replace('/', "-")),
+                    tamga_notary::contracts::media_type(pdf),
+                    &tamga_notary::contracts::act_file_name(register_number, pdf),
                     "Нотариат / Notary",
                     pdf,
                 )

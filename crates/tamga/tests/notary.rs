@@ -43,20 +43,22 @@ impl Office<'_> {
     }
 
     fn create(&self, parties: &[&str], ordered: bool) -> String {
-        let mut args = vec![
-            "notary",
-            "create",
-            "--url",
-            &self.base,
-            "--file",
-            "contract.pdf",
+        self.create_from(&["contract.pdf"], parties, ordered)
+    }
+
+    fn create_from(&self, files: &[&str], parties: &[&str], ordered: bool) -> String {
+        let mut args = vec!["notary", "create", "--url", &self.base];
+        for f in files {
+            args.extend(["--file", f]);
+        }
+        args.extend([
             "--title",
             "Түрээсийн гэрээ / Lease contract",
             "--public",
             "title,parties",
             "--deadline-days",
             "7",
-        ];
+        ]);
         for p in parties {
             args.extend(["--party", p]);
         }
@@ -90,21 +92,20 @@ impl Office<'_> {
                 current
             }
         };
-        let signed = format!("{id}-{field}.pdf");
-        let (code, out, err) = self.run(&[
-            "sign",
-            &source,
-            "-o",
-            &signed,
-            "--p12",
-            p12,
-            "--field",
-            field,
-            "--level",
-            "t",
-            "--tsa",
-            &format!("{}/tsa", self.base),
-        ]);
+        let asic = std::fs::read(self.dir.join(&source))
+            .unwrap()
+            .starts_with(b"PK");
+        let signed = format!("{id}-{field}.{}", if asic { "asice" } else { "pdf" });
+        let tsa = format!("{}/tsa", self.base);
+        let mut args = vec![
+            "sign", &source, "-o", &signed, "--p12", p12, "--level", "t", "--tsa", &tsa,
+        ];
+        if asic {
+            args.extend(["--format", "asic-e", "--add-to-container"]);
+        } else {
+            args.extend(["--field", field]);
+        }
+        let (code, out, err) = self.run(&args);
         assert_eq!(code, 0, "{out}{err}");
         let (code, out, err) = self.run(&[
             "notary", step, "--url", &self.base, "--id", id, "--file", &signed,
@@ -336,6 +337,75 @@ async fn contracts_signed_by_parties_notarised_and_verified_by_a_bank() {
     let (rc, out) = office.sign(&id2, &notary_p12, "Notary", "notarise", None);
     assert_ne!(rc, 0);
     assert!(out.contains("no valid mandate"), "{out}");
+
+    // Several files: an ASiC-E container that every party and the notary sign in full.
+    std::fs::write(
+        d.join("lease-terms.txt"),
+        "Түрээсийн нөхцөл / Lease terms\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("annex.txt"),
+        "Хавсралт: тавилга / Annex: furniture\n",
+    )
+    .unwrap();
+    let id3 = office.create_from(
+        &["lease-terms.txt", "annex.txt"],
+        &[
+            &format!("{c1}:түрээслүүлэгч:landlord"),
+            &format!("{c0}:түрээслэгч:tenant"),
+        ],
+        false,
+    );
+    let (rc, out) = office.sign(&id3, &c1_p12, "landlord", "submit", None);
+    assert_eq!(rc, 0, "{out}");
+    // The tenant signs a container whose annex was changed: another version.
+    let (rc, out, err) = office.run(&[
+        "notary", "download", "--url", &base, "--id", &id3, "-o", "c3.asice",
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let mut entries = tamga_sign::zip::read(
+        &std::fs::read(d.join("c3.asice")).unwrap(),
+        Default::default(),
+    )
+    .unwrap();
+    for e in entries.iter_mut().filter(|e| e.name == "annex.txt") {
+        e.data = "Хавсралт: тавилгагүй / Annex: no furniture\n"
+            .as_bytes()
+            .to_vec();
+    }
+    std::fs::write(
+        d.join("c3-changed.asice"),
+        tamga_sign::zip::write(&entries).unwrap(),
+    )
+    .unwrap();
+    let (rc, out) = office.sign(&id3, &c0_p12, "tenant0", "submit", Some("c3-changed.asice"));
+    assert_ne!(rc, 0);
+    assert!(out.contains("not the current version"), "{out}");
+    let (rc, out) = office.sign(&id3, &c0_p12, "tenant", "submit", None);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("awaiting-notary"), "{out}");
+    let (rc, out) = office.sign(&id3, &notary_p12, "notary", "notarise", None);
+    assert_eq!(rc, 0, "{out}");
+    let act3: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let code3 = act3["verification_code"].as_str().unwrap();
+    let (rc, out, err) = office.run(&[
+        "notary", "verify", "--url", &base, "--code", code3, "--bundle", "act3.zip",
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["report"]["indication"], "TOTAL-PASSED", "{v}");
+    assert_eq!(
+        v["report"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "signature")
+            .count(),
+        3
+    );
+    let (rc, out, err) = office.run(&["verify", "--offline", "act3.zip"]);
+    assert_eq!(rc, 0, "{out}{err}");
 
     // The office API needs its token.
     let r = http
