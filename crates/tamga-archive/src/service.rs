@@ -121,6 +121,9 @@ pub struct Archive {
     /// Anchors the archive's own records are checked against when sealed (asked each time:
     /// roots created after start count).
     anchors: tamga_sign::http::AnchorSource,
+    /// One sealing or renewal at a time (the background task and the API would otherwise
+    /// stamp the same records twice).
+    care: tokio::sync::Mutex<()>,
 }
 
 fn now() -> i64 {
@@ -161,6 +164,7 @@ impl Archive {
             log,
             tsa,
             anchors,
+            care: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -292,6 +296,7 @@ impl Archive {
     /// Builds evidence records for up to [`MAX_BATCH`] pending documents under one
     /// time-stamp; returns how many were sealed.
     pub async fn seal_pending(&self) -> Result<usize, ArchiveError> {
+        let _care = self.care.lock().await;
         let pending = self.store.archive_pending(MAX_BATCH).await?;
         if pending.is_empty() {
             return Ok(0);
@@ -347,6 +352,7 @@ impl Archive {
     /// Renews (time-stamp renewal, one time-stamp per batch) every kept record whose
     /// deadline falls before `now + horizon_secs`; returns how many were renewed.
     pub async fn renew_due(&self, horizon_secs: i64) -> Result<usize, ArchiveError> {
+        let _care = self.care.lock().await;
         let mut total = 0;
         loop {
             let due = self
@@ -391,6 +397,7 @@ impl Archive {
     /// Hash-tree renewal of every kept record under `alg` (RFC 4998 §5.2), one time-stamp per
     /// page of documents; returns how many were renewed.
     pub async fn renew_hash_trees(&self, alg: HashAlg) -> Result<usize, ArchiveError> {
+        let _care = self.care.lock().await;
         let mut after = String::new();
         let mut total = 0;
         loop {
