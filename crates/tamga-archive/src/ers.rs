@@ -418,16 +418,25 @@ pub struct HashTree {
     levels: Vec<Vec<Vec<u8>>>,
 }
 
-/// The groups of a level of `n` nodes, as index ranges.
-fn groups(n: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::with_capacity(n / 2 + 1);
-    let mut i = 0;
-    while i < n {
-        let end = if n - i == 3 { n } else { (i + 2).min(n) };
-        out.push(i..end);
-        i = end;
-    }
-    out
+/// How many groups a level of `n` nodes has: pairs, the last taking three when `n` is odd
+/// (one group for a single node).
+fn group_count(n: usize) -> usize {
+    (n / 2).max(1)
+}
+
+/// The nodes of group `g` of a level of `n` nodes.
+fn group(n: usize, g: usize) -> std::ops::Range<usize> {
+    let end = if g + 1 == group_count(n) {
+        n
+    } else {
+        2 * g + 2
+    };
+    2 * g..end
+}
+
+/// The group of node `i` in a level of `n` nodes.
+fn group_of(n: usize, i: usize) -> usize {
+    (i / 2).min(group_count(n) - 1)
 }
 
 impl HashTree {
@@ -446,9 +455,9 @@ impl HashTree {
         }
         let mut levels = vec![leaves];
         while let Some(level) = levels.last().filter(|l| l.len() > 1) {
-            let next: Vec<Vec<u8>> = groups(level.len())
-                .into_iter()
-                .map(|g| sorted_digest(alg, &mut level[g].to_vec()))
+            let n = level.len();
+            let next: Vec<Vec<u8>> = (0..group_count(n))
+                .map(|g| sorted_digest(alg, &mut level[group(n, g)].to_vec()))
                 .collect();
             levels.push(next);
         }
@@ -469,12 +478,8 @@ impl HashTree {
         }
         let mut lists = Vec::with_capacity(self.levels.len() - 1);
         for (depth, level) in self.levels[..self.levels.len() - 1].iter().enumerate() {
-            let (gi, g) = groups(level.len())
-                .into_iter()
-                .enumerate()
-                .find(|(_, g)| g.contains(&i))?;
-            let list: Vec<Vec<u8>> = g
-                .clone()
+            let gi = group_of(level.len(), i);
+            let list: Vec<Vec<u8>> = group(level.len(), gi)
                 .filter(|&j| depth == 0 || j != i)
                 .map(|j| level[j].clone())
                 .collect();
@@ -560,121 +565,55 @@ impl Batch {
     /// One ArchiveTimeStamp per leaf, in leaf order, around `token` (a DER ContentInfo), after
     /// checking that the token stamps this batch's root with this batch's algorithm.
     pub fn archive_timestamps(&self, token: &[u8]) -> Result<Vec<ArchiveTimeStamp>, ErsError> {
-        let (alg, imprint) = token_imprint(token)?;
+        let (alg, imprint) = token_imprint(token).map_err(ErsError::Build)?;
         if alg != self.alg().oid() || imprint != self.imprint() {
             return Err(ErsError::Build(
                 "the time-stamp token does not cover this batch's root".into(),
             ));
         }
         let time_stamp = Any::from_der(token).map_err(|e| ErsError::Build(e.to_string()))?;
-        self.leaf_of
-            .iter()
-            .map(|&i| {
-                let reduced = match self.tree.reduced(i) {
-                    None => None,
-                    Some(lists) => Some(
+        // One reduced tree per distinct leaf; inputs that share a leaf share its tree.
+        let per_leaf = (0..self.tree.levels[0].len())
+            .map(|i| {
+                self.tree
+                    .reduced(i)
+                    .map(|lists| {
                         lists
                             .into_iter()
-                            .map(|l| {
-                                l.into_iter()
-                                    .map(OctetString::new)
-                                    .collect::<Result<Vec<_>, _>>()
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(|e| ErsError::Build(e.to_string()))?,
-                    ),
-                };
-                Ok(ArchiveTimeStamp {
-                    digest_algorithm: Some(self.alg().identifier()),
-                    attributes: None,
-                    reduced_hashtree: reduced,
-                    time_stamp: time_stamp.clone(),
-                })
+                            .map(|l| l.into_iter().map(OctetString::new).collect())
+                            .collect::<Result<Vec<Vec<OctetString>>, _>>()
+                    })
+                    .transpose()
+                    .map_err(|e| ErsError::Build(e.to_string()))
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .leaf_of
+            .iter()
+            .map(|&i| ArchiveTimeStamp {
+                digest_algorithm: Some(self.alg().identifier()),
+                attributes: None,
+                reduced_hashtree: per_leaf[i].clone(),
+                time_stamp: time_stamp.clone(),
+            })
+            .collect())
     }
 }
 
-/// The (algorithm, imprint) of a token, read without verifying it.
-fn token_imprint(token: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>), ErsError> {
-    let info = cms_content(token).map_err(ErsError::Build)?;
-    Ok((info.imprint_alg, info.imprint))
-}
-
-struct TokenContent {
-    imprint_alg: ObjectIdentifier,
-    imprint: Vec<u8>,
-}
-
-fn cms_content(token: &[u8]) -> Result<TokenContent, String> {
-    let ci = der::asn1::Any::from_der(token).map_err(|e| e.to_string())?;
-    let ci: cms_types::ContentInfo = ci.decode_as().map_err(|e| e.to_string())?;
-    let sd: cms_types::SignedData = ci.content.decode_as().map_err(|e| e.to_string())?;
-    let tst = sd
-        .encap
-        .econtent
-        .ok_or("the token has no TSTInfo")?
-        .decode_as::<OctetString>()
-        .map_err(|e| e.to_string())?;
-    let tst = x509_tst(tst.as_bytes())?;
-    Ok(tst)
-}
-
-fn x509_tst(der_bytes: &[u8]) -> Result<TokenContent, String> {
-    let info = cms_types::TstHead::from_der(der_bytes).map_err(|e| e.to_string())?;
-    Ok(TokenContent {
-        imprint_alg: info.imprint.alg.oid,
-        imprint: info.imprint.hashed.as_bytes().to_vec(),
-    })
-}
-
-/// Just enough of CMS and TSTInfo to read a token's imprint before verifying it.
-mod cms_types {
-    use der::asn1::OctetString;
-    use der::{Any, Sequence};
-
-    #[derive(Sequence)]
-    pub struct ContentInfo {
-        pub content_type: const_oid::ObjectIdentifier,
-        #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-        pub content: Any,
+/// The (algorithm, imprint) of a token, read without verifying it (the BER-tolerant CMS
+/// reader, then the TSTInfo).
+fn token_imprint(token: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>), String> {
+    let sd = tamga_sign::cms_read::parse_signed_data(token).map_err(|e| e.to_string())?;
+    if sd.econtent_type != tamga_tsa::ID_CT_TST_INFO {
+        return Err("the token does not encapsulate a TSTInfo".into());
     }
-
-    #[derive(Sequence)]
-    pub struct Encap {
-        pub econtent_type: const_oid::ObjectIdentifier,
-        #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-        pub econtent: Option<Any>,
-    }
-
-    #[derive(Sequence)]
-    pub struct SignedData {
-        pub version: u8,
-        pub digest_algorithms: der::asn1::SetOfVec<Any>,
-        pub encap: Encap,
-        #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
-        pub certificates: Option<der::asn1::SetOfVec<Any>>,
-        #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
-        pub crls: Option<der::asn1::SetOfVec<Any>>,
-        pub signer_infos: der::asn1::SetOfVec<Any>,
-    }
-
-    #[derive(Sequence)]
-    pub struct Imprint {
-        pub alg: spki::AlgorithmIdentifierOwned,
-        pub hashed: OctetString,
-    }
-
-    /// TSTInfo's first three fields; the rest is read by the verifier.
-    #[derive(Sequence)]
-    pub struct TstHead {
-        pub version: u8,
-        pub policy: const_oid::ObjectIdentifier,
-        pub imprint: Imprint,
-        pub serial: der::asn1::Int,
-        pub gen_time: der::asn1::GeneralizedTime,
-        pub rest: Option<Any>,
-    }
+    let tst =
+        x509_tsp::TstInfo::from_der(sd.econtent.as_deref().ok_or("the token has no TSTInfo")?)
+            .map_err(|e| e.to_string())?;
+    Ok((
+        tst.message_imprint.hash_algorithm.oid,
+        tst.message_imprint.hashed_message.as_bytes().to_vec(),
+    ))
 }
 
 /// A new record for one document from its initial ArchiveTimeStamp.
@@ -780,7 +719,7 @@ fn ats_alg(chain: usize, ats: &ArchiveTimeStamp) -> Result<HashAlg, ErsError> {
                 .time_stamp
                 .to_der()
                 .map_err(|e| ErsError::Malformed(e.to_string()))?;
-            cms_content(&der).map_err(ErsError::Malformed)?.imprint_alg
+            token_imprint(&der).map_err(ErsError::Malformed)?.0
         }
     };
     HashAlg::from_oid(&oid).ok_or(ErsError::UnsupportedHash {

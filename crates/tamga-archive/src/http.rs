@@ -18,6 +18,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tamga_http::auth::problem;
+use tamga_http::html::esc;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::ers::{self, ErsPolicy, HashAlg};
@@ -296,13 +297,6 @@ async fn renew(
     axum::Json(done).into_response()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[utoipa::path(get, path = "/archive/verify/{id}", tag = "archive",
     summary = "Public verification of a paper copy / Цаасан хуулбарыг шалгах",
     params(("id" = String, Path, description = "verification code (document id)")),
@@ -319,7 +313,10 @@ async fn public_verify(State(s): St, headers: HeaderMap, Path(id): Path<String>)
         Err(e) => return archive_error(e),
     };
     // The first time-stamp is re-verified against the original when it is kept.
-    let content = s.archive.store().archive_content(&id).await.ok().flatten();
+    let content = match s.archive.store().archive_content(&id).await {
+        Ok(c) => c,
+        Err(e) => return archive_error(e.into()),
+    };
     let evidence = match (&row.evidence, &content) {
         (Some(der), Some(c)) => match ers::parse(der).and_then(|r| {
             ers::verify(

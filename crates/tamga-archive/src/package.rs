@@ -85,7 +85,7 @@ pub fn write(
     receipt: Option<Value>,
     log_vkey: &str,
 ) -> Result<Vec<u8>, zip::ZipError> {
-    let commitment = crate::service::ingest_commitment(&row.salt, &row.sha256);
+    let commitment = tamga_ledger::commitment::salted(&row.salt, &row.sha256);
     let meta = json!({
         "format": FORMAT,
         "document_id": row.document_id,
@@ -102,7 +102,7 @@ pub fn write(
             "log": row.ledger_log,
             "index": row.ledger_index,
             "salt": hex::encode(&row.salt),
-            "commitment": hex::encode(&commitment),
+            "commitment": hex::encode(commitment),
             "commitment_rule": "SHA-256(salt || SHA-256(document))",
             "log_vkey": log_vkey,
             "receipt": receipt,
@@ -208,8 +208,8 @@ pub fn verify(
     let ledger = &meta["ledger"];
     let salt = hex::decode(text(ledger, "salt")?)
         .map_err(|e| PackageError::Metadata(format!("salt: {e}")))?;
-    let commitment = crate::service::ingest_commitment(&salt, &digest);
-    if text(ledger, "commitment")? != hex::encode(&commitment) {
+    let commitment = tamga_ledger::commitment::salted(&salt, &digest);
+    if text(ledger, "commitment")? != hex::encode(commitment) {
         return Err(PackageError::Ledger(
             "the commitment does not open to this document with this salt".into(),
         ));

@@ -99,12 +99,14 @@ pub struct Ingested {
     pub ledger_index: u64,
 }
 
-/// Which renewal (RFC 4998 §5.2).
+/// What a batch time-stamp does to each record.
 #[derive(Clone, Copy)]
-enum Renewal {
-    /// A new ArchiveTimeStamp in the newest chain, over the previous token.
+enum Step {
+    /// Starts the record (§4).
+    Seal,
+    /// A new ArchiveTimeStamp in the newest chain, over the previous token (§5.2).
     TimeStamp,
-    /// A new chain over the document and every earlier chain.
+    /// A new chain over the document and every earlier chain (§5.2).
     HashTree,
 }
 
@@ -138,11 +140,6 @@ fn random<const N: usize>() -> Result<[u8; N], ArchiveError> {
     let mut b = [0u8; N];
     aws_lc_rs::rand::fill(&mut b).map_err(|_| ArchiveError::Invalid("no randomness".into()))?;
     Ok(b)
-}
-
-/// The ledger entry for an ingest: `SHA-256(salt ‖ SHA-256(document))`.
-pub fn ingest_commitment(salt: &[u8], document_sha256: &[u8]) -> Vec<u8> {
-    HashAlg::Sha256.digest_parts(&[salt, document_sha256])
 }
 
 /// The ledger entry for a disposal.
@@ -212,17 +209,9 @@ impl Archive {
                     meta.file_name
                 )));
             }
-            let bad_name = meta.file_name.is_empty()
-                || meta.file_name.len() > 200
-                || meta.file_name.contains(['/', '\\', '\0'])
-                || meta.file_name.starts_with('.')
-                || meta.file_name.eq_ignore_ascii_case("mimetype");
-            if bad_name {
-                return Err(ArchiveError::Invalid(format!(
-                    "{:?}: not a plain file name",
-                    meta.file_name
-                )));
-            }
+            // The name becomes the data file's path in the package.
+            tamga_sign::asic::check_data_name(&meta.file_name)
+                .map_err(|e| ArchiveError::Invalid(e.to_string()))?;
             for (what, v) in [
                 ("title", &meta.title),
                 ("creator", &meta.creator),
@@ -237,8 +226,9 @@ impl Archive {
                 }
             }
             let digest = sha256(&content);
-            let salt = random::<32>()?;
-            entries.push(ingest_commitment(&salt, &digest));
+            let salt = tamga_ledger::commitment::fresh_salt()
+                .map_err(|_| ArchiveError::Invalid("no randomness".into()))?;
+            entries.push(tamga_ledger::commitment::salted(&salt, &digest).to_vec());
             let id = random::<10>()?;
             rows.push((
                 ArchivedRow {
@@ -301,34 +291,15 @@ impl Archive {
         if pending.is_empty() {
             return Ok(0);
         }
-        let batch = Batch::new(
-            HashAlg::Sha256,
-            pending.iter().map(|(_, h)| h.clone()).collect(),
-        )?;
-        let token = self
-            .tsa
-            .stamp(batch.alg(), batch.imprint())
-            .await
-            .map_err(ArchiveError::Tsa)?;
-        let stamps = batch.archive_timestamps(&token)?;
-        let mut out = Vec::with_capacity(stamps.len());
-        let mut renew_by = None;
-        for ((id, _), ats) in pending.iter().zip(stamps) {
-            let record = ers::new_record(ats)?;
-            let renew = match renew_by {
-                Some(r) => r,
-                None => {
-                    let r = self.check_sealed(&record, id).await?;
-                    renew_by = Some(r);
-                    r
-                }
-            };
-            out.push((
-                id.clone(),
-                ers::encode(&record)?,
-                renew.saturating_mul(1000),
-            ));
-        }
+        let (ids, leaves): (Vec<String>, Vec<Vec<u8>>) = pending.into_iter().unzip();
+        let out = self
+            .stamp_batch(
+                HashAlg::Sha256,
+                ids.into_iter().map(|id| (id, None)).collect(),
+                leaves,
+                Step::Seal,
+            )
+            .await?;
         self.store.archive_set_evidence(&out).await?;
         Ok(out.len())
     }
@@ -373,11 +344,11 @@ impl Archive {
                     continue;
                 }
                 leaves.push(leaf);
-                records.push((id.clone(), r));
+                records.push((id.clone(), Some(r)));
             }
             let alg = alg.unwrap_or(HashAlg::Sha256);
             let out = self
-                .renew_batch(alg, records, leaves, Renewal::TimeStamp)
+                .stamp_batch(alg, records, leaves, Step::TimeStamp)
                 .await?;
             // A deadline that did not move would renew again at once, forever.
             if out
@@ -411,25 +382,25 @@ impl Archive {
             for (id, der, content) in &page {
                 let r = ers::parse(der)?;
                 leaves.push(ers::hash_tree_renewal_leaf(&r, alg, content)?);
-                records.push((id.clone(), r));
+                records.push((id.clone(), Some(r)));
             }
             let out = self
-                .renew_batch(alg, records, leaves, Renewal::HashTree)
+                .stamp_batch(alg, records, leaves, Step::HashTree)
                 .await?;
             total += out.len();
             self.store.archive_set_evidence(&out).await?;
         }
     }
 
-    /// One renewal batch: a tree over `leaves`, one time-stamp, each record extended; the
-    /// first renewed record is verified against its document (they share the token). Returns
-    /// (id, DER, renew-by ms) to store.
-    async fn renew_batch(
+    /// One batch: a tree over `leaves`, one time-stamp, each record started (`Step::Seal`,
+    /// records `None`) or extended; the first record is verified against its document (they
+    /// share the token). Returns (id, DER, renew-by ms) to store.
+    async fn stamp_batch(
         &self,
         alg: HashAlg,
-        records: Vec<(String, ers::EvidenceRecord)>,
+        records: Vec<(String, Option<ers::EvidenceRecord>)>,
         leaves: Vec<Vec<u8>>,
-        kind: Renewal,
+        step: Step,
     ) -> Result<Vec<(String, Vec<u8>, i64)>, ArchiveError> {
         let batch = Batch::new(alg, leaves)?;
         let token = self
@@ -440,11 +411,18 @@ impl Archive {
         let stamps = batch.archive_timestamps(&token)?;
         let mut out = Vec::with_capacity(records.len());
         let mut renew_by = None;
-        for ((id, mut r), ats) in records.into_iter().zip(stamps) {
-            match kind {
-                Renewal::TimeStamp => ers::append_timestamp_renewal(&mut r, ats)?,
-                Renewal::HashTree => ers::append_hash_tree_renewal(&mut r, ats)?,
-            }
+        for ((id, record), ats) in records.into_iter().zip(stamps) {
+            let r = match (step, record) {
+                (Step::TimeStamp, Some(mut r)) => {
+                    ers::append_timestamp_renewal(&mut r, ats)?;
+                    r
+                }
+                (Step::HashTree, Some(mut r)) => {
+                    ers::append_hash_tree_renewal(&mut r, ats)?;
+                    r
+                }
+                (_, _) => ers::new_record(ats)?,
+            };
             let renew = match renew_by {
                 Some(x) => x,
                 None => *renew_by.insert(self.check_sealed(&r, &id).await?),
@@ -515,10 +493,12 @@ impl Archive {
         // carries the entry's position, and the receipt can be fetched later.
         let receipt = self
             .log
-            .receipt(row.ledger_index as u64)
+            .receipt_if_covered(row.ledger_index as u64)
             .await
-            .ok()
-            .and_then(|r| serde_json::to_value(r).ok());
+            .map_err(|e| ArchiveError::Ledger(e.to_string()))?
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ArchiveError::Package(e.to_string()))?;
         crate::package::write(
             &row,
             &content,

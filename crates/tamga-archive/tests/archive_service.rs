@@ -98,6 +98,7 @@ async fn ingest_seal_export_renew_and_dispose() {
             .unwrap();
         assert_eq!(acks.len(), 25, "{}", db.backend);
         let mut idx: Vec<u64> = acks.iter().map(|a| a.ledger_index).collect();
+        idx.sort_unstable();
         idx.dedup();
         assert_eq!(idx.len(), 25);
         for (bad, what) in [

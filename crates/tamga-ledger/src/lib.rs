@@ -3,6 +3,7 @@
 //! [`merkle`] is RFC 9162 hashing and proofs; [`note`] C2SP signed notes, checkpoints and
 //! cosignatures; the log itself, its tiles and its HTTP API build on them.
 
+pub mod commitment;
 pub mod http;
 pub mod log;
 pub mod merkle;

@@ -379,6 +379,19 @@ impl Log {
         })
     }
 
+    /// [`Log::receipt`], or `None` while no checkpoint covers the entry yet (a caller can hand
+    /// out what it has and fetch the receipt later); other failures stay errors.
+    pub async fn receipt_if_covered(
+        &self,
+        index: u64,
+    ) -> Result<Option<crate::receipt::Receipt>, LogError> {
+        match self.receipt(index).await {
+            Ok(r) => Ok(Some(r)),
+            Err(LogError::OutOfRange(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The latest checkpoint note (with cosignatures, when collected).
     pub fn checkpoint(&self) -> String {
         self.state

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use const_oid::ObjectIdentifier as Oid;
 use serde::{Deserialize, Serialize};
 use tamga_ledger::log::Log;
 use tamga_pki::ParsedCert;
@@ -243,14 +244,6 @@ fn sha256(d: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-/// The ledger entry of an act: `SHA-256(salt ‖ SHA-256(notarised document))`.
-pub fn act_commitment(salt: &[u8], document_sha256: &[u8]) -> Vec<u8> {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(salt);
-    ctx.update(document_sha256);
-    ctx.finish().as_ref().to_vec()
-}
-
 fn random_code() -> Result<String, NotaryError> {
     // Crockford base32 without I, L, O, U: 12 characters, 60 bits, typed from paper.
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -269,27 +262,17 @@ fn canonical(reg: &str) -> Result<String, NotaryError> {
         .map_err(|e| NotaryError::Invalid(format!("registration number {reg:?}: {e}")))
 }
 
-/// A subject attribute's string value.
-fn attribute(cert: &ParsedCert, oid: &str) -> Option<String> {
-    cert.subject()
-        .0
-        .iter()
-        .flat_map(|rdn| rdn.0.iter())
-        .find_map(|atv| {
-            (atv.oid.to_string() == oid)
-                .then(|| {
-                    std::str::from_utf8(atv.value.value())
-                        .ok()
-                        .map(str::to_owned)
-                })
-                .flatten()
-        })
+/// A subject attribute's (first) string value.
+fn attribute(cert: &ParsedCert, oid: Oid) -> Option<String> {
+    tamga_pki::name::attribute_texts(cert.subject(), oid)
+        .into_iter()
+        .next()
 }
 
-const SERIAL_NUMBER: &str = "2.5.4.5";
-const ORGANIZATION_IDENTIFIER: &str = "2.5.4.97";
-const TITLE: &str = "2.5.4.12";
-const COMMON_NAME: &str = "2.5.4.3";
+const SERIAL_NUMBER: Oid = Oid::new_unwrap("2.5.4.5");
+const ORGANIZATION_IDENTIFIER: Oid = Oid::new_unwrap("2.5.4.97");
+const TITLE: Oid = Oid::new_unwrap("2.5.4.12");
+const COMMON_NAME: Oid = Oid::new_unwrap("2.5.4.3");
 
 /// The signatures (not document time-stamps) of a report, in signing order, with their
 /// signer certificates.
@@ -513,11 +496,12 @@ impl Notary {
         ))
     }
 
-    /// Checks that `signed` is `current` plus exactly one valid signature, and returns the
-    /// report and the new signer's certificate.
+    /// Checks that `signed` is `current` (which carries `before` signatures) plus exactly one
+    /// valid signature, and returns the report and the new signer's certificate.
     fn one_more_signature(
         &self,
         current: &[u8],
+        before: usize,
         signed: &[u8],
         revocation: RevocationRequirement,
     ) -> Result<(Report, ParsedCert), NotaryError> {
@@ -530,7 +514,6 @@ impl Notary {
                 None
             }
         };
-        let before = self.count_signatures(current)?;
         let report = self.validate(signed, revocation)?;
         let sigs = signatures(&report);
         if sigs.len() != before + 1 {
@@ -579,8 +562,21 @@ impl Notary {
             }
             other => return Err(NotaryError::WrongState(other.to_owned())),
         }
+        // A contract starts unsigned and each accepted step adds one signature: the current
+        // version carries one per party who signed.
+        let before = record
+            .spec
+            .parties
+            .iter()
+            .filter(|p| p.signed_at.is_some())
+            .count();
         let (_, cert) = tokio::task::block_in_place(|| {
-            self.one_more_signature(&row.document, &signed, RevocationRequirement::IfAvailable)
+            self.one_more_signature(
+                &row.document,
+                before,
+                &signed,
+                RevocationRequirement::IfAvailable,
+            )
         })?;
         let signer = attribute(&cert, SERIAL_NUMBER).unwrap_or_default();
         let Some(index) = record
@@ -660,8 +656,14 @@ impl Notary {
         if status != "awaiting-notary" {
             return Err(NotaryError::WrongState(status));
         }
+        let before = record.spec.parties.len();
         let (_, cert) = tokio::task::block_in_place(|| {
-            self.one_more_signature(&row.document, &signed, RevocationRequirement::IfAvailable)
+            self.one_more_signature(
+                &row.document,
+                before,
+                &signed,
+                RevocationRequirement::IfAvailable,
+            )
         })?;
         let serial = attribute(&cert, SERIAL_NUMBER);
         let official = serial.as_deref().is_some_and(|s| s.starts_with("PNOMN-"))
@@ -698,13 +700,12 @@ impl Notary {
         }
         let t = now();
         let digest = sha256(&final_pdf);
-        let mut salt = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut salt)
+        let salt = tamga_ledger::commitment::fresh_salt()
             .map_err(|_| NotaryError::Invalid("no randomness".into()))?;
         let code = random_code()?;
         let index = self
             .log
-            .append(act_commitment(&salt, &digest))
+            .append(tamga_ledger::commitment::salted(&salt, &digest).to_vec())
             .await
             .map_err(|e| NotaryError::Ledger(e.to_string()))?;
         let mut public = serde_json::Map::new();
@@ -738,45 +739,60 @@ impl Notary {
             notarised_at_ms: t * 1000,
             public_record: serde_json::Value::Object(public).to_string(),
         };
-        // The number is only known inside the transaction; the record names it after.
-        let mut provisional = record.clone();
-        provisional
+        record
             .history
             .push(format!("{} notarised by {name}", rfc3339(t)));
-        let json =
-            serde_json::to_string(&provisional).map_err(|e| NotaryError::Invalid(e.to_string()))?;
-        let number = self
-            .store
-            .notary_register_act(id, row.version, &json, &final_pdf, year, &act)
-            .await?
-            .ok_or(NotaryError::Conflict)?;
-        // Archived for the long term; a failure leaves the act valid and is logged (the
-        // archivist can ingest it later from the register).
-        let archive_id = match &self.archiver {
-            Some(a) => match a.archive(&record.spec.title, &number, &final_pdf).await {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    tracing::warn!(error = %e, act = %number, "notarised contract not archived");
-                    None
-                }
-            },
-            None => None,
-        };
-        record = provisional;
-        record.notary = Some(NotaryInfo {
+        let info = NotaryInfo {
             registration_number: notary,
             name,
-            register_number: number.clone(),
+            register_number: String::new(),
             verification_code: code.clone(),
             notarised_at: rfc3339(t),
-            archive_id,
+            archive_id: None,
+        };
+        // The number is allocated inside the transaction that stores the record naming it.
+        let with_number = |number: &str| {
+            let mut r = record.clone();
+            r.notary = Some(NotaryInfo {
+                register_number: number.to_owned(),
+                ..info.clone()
+            });
+            serde_json::to_string(&r).unwrap_or_default()
+        };
+        let number = self
+            .store
+            .notary_register_act(id, row.version, &with_number, &final_pdf, &act)
+            .await?
+            .ok_or(NotaryError::Conflict)?;
+        record.notary = Some(NotaryInfo {
+            register_number: number.clone(),
+            ..info
         });
-        let json =
-            serde_json::to_string(&record).map_err(|e| NotaryError::Invalid(e.to_string()))?;
-        // Only this record changes; the act is already entered (version moved by one).
-        self.store
-            .notary_contract_update(id, row.version + 1, "notarised", &json, &final_pdf)
-            .await?;
+        // Archived for the long term; a failure leaves the act valid and is logged (the
+        // archivist can ingest it later from the register).
+        if let Some(a) = &self.archiver {
+            match a.archive(&record.spec.title, &number, &final_pdf).await {
+                Ok(archive_id) => {
+                    if let Some(n) = record.notary.as_mut() {
+                        n.archive_id = Some(archive_id);
+                    }
+                    let json = serde_json::to_string(&record)
+                        .map_err(|e| NotaryError::Invalid(e.to_string()))?;
+                    // The act was stored at `row.version + 1`; nothing else changes a
+                    // notarised contract.
+                    if !self
+                        .store
+                        .notary_contract_set_record(id, row.version + 1, &json)
+                        .await?
+                    {
+                        tracing::warn!(act = %number, "the archive id of a notarised contract was not recorded: the contract changed meanwhile");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, act = %number, "notarised contract not archived");
+                }
+            }
+        }
         if let Some(w) = &self.wallet {
             for p in &record.spec.parties {
                 if let Err(e) = w
@@ -819,10 +835,12 @@ impl Notary {
             tokio::task::block_in_place(|| self.validate(&pdf, RevocationRequirement::Require))?;
         let receipt = self
             .log
-            .receipt(act.ledger_index as u64)
+            .receipt_if_covered(act.ledger_index as u64)
             .await
-            .ok()
-            .and_then(|r| serde_json::to_value(r).ok());
+            .map_err(|e| NotaryError::Ledger(e.to_string()))?
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| NotaryError::Invalid(e.to_string()))?;
         let view = ActView {
             register_number: act.register_number.clone(),
             notarised_at: rfc3339(act.notarised_at_ms / 1000),
@@ -832,7 +850,7 @@ impl Notary {
                 "log": act.ledger_log,
                 "index": act.ledger_index,
                 "salt": hex::encode(&act.salt),
-                "commitment": hex::encode(act_commitment(&act.salt, &act.sha256)),
+                "commitment": hex::encode(tamga_ledger::commitment::salted(&act.salt, &act.sha256)),
                 "log_vkey": self.log.verifier().vkey(),
                 "receipt": receipt,
             }),
@@ -849,18 +867,14 @@ impl Notary {
         let policy = self.policy(RevocationRequirement::Require, vec![]);
         let act = tamga_sign::zip::Entry {
             name: "notary/act.json".into(),
-            data: serde_json::to_vec_pretty(&view.ledger)
-                .map(|ledger| {
-                    serde_json::to_vec_pretty(&serde_json::json!({
-                        "register_number": view.register_number,
-                        "notarised_at": view.notarised_at,
-                        "sha256": view.sha256,
-                        "public": view.public,
-                        "ledger": serde_json::from_slice::<serde_json::Value>(&ledger).unwrap_or_default(),
-                    }))
-                    .unwrap_or_default()
-                })
-                .unwrap_or_default(),
+            data: serde_json::to_vec_pretty(&serde_json::json!({
+                "register_number": view.register_number,
+                "notarised_at": view.notarised_at,
+                "sha256": view.sha256,
+                "public": view.public,
+                "ledger": view.ledger,
+            }))
+            .map_err(|e| NotaryError::Invalid(e.to_string()))?,
         };
         let name = act_file_name(&view.register_number, &pdf);
         tamga_sign::bundle::write(&name, &pdf, None, &policy, &report, vec![act])
@@ -995,18 +1009,8 @@ pub fn unsigned_container(files: Vec<tamga_sign::zip::Entry>) -> Result<Vec<u8>,
         return Err(NotaryError::Invalid("no files".into()));
     }
     for (i, f) in files.iter().enumerate() {
-        let bad = f.name.is_empty()
-            || f.name.len() > 200
-            || f.name.contains(['/', '\\', '\0'])
-            || f.name.starts_with('.')
-            || f.name.eq_ignore_ascii_case("mimetype")
-            || f.name.eq_ignore_ascii_case("META-INF");
-        if bad {
-            return Err(NotaryError::Invalid(format!(
-                "{:?}: not a plain file name",
-                f.name
-            )));
-        }
+        tamga_sign::asic::check_data_name(&f.name)
+            .map_err(|e| NotaryError::Invalid(e.to_string()))?;
         if files[..i].iter().any(|g| g.name == f.name) {
             return Err(NotaryError::Invalid(format!("{} is given twice", f.name)));
         }

@@ -190,9 +190,7 @@ pub type LedgerEntry = (String, u64);
 
 /// The ledger entry of an issued document: SHA-256(salt ‖ SHA-256(document)).
 pub fn ledger_commitment(salt: &[u8], document: &[u8]) -> [u8; 32] {
-    let mut v = salt.to_vec();
-    v.extend_from_slice(&sha256(document));
-    sha256(&v)
+    tamga_ledger::commitment::salted_document(salt, document)
 }
 
 /// A document to issue (see [`Applications::issue`]).

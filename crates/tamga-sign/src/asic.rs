@@ -109,11 +109,16 @@ fn cades(content: &[u8], o: &AsicSignOptions<'_>) -> Result<Vec<u8>, AsicError> 
     Ok(p7s)
 }
 
-fn check_data_name(name: &str) -> Result<(), AsicError> {
+/// Whether `name` may be a data file's path in a container: relative, no `..`, no empty
+/// segment, not `mimetype` or under `META-INF/`, no backslash or NUL (which extractors on other
+/// systems read as separators or terminators), at most 255 bytes.
+pub fn check_data_name(name: &str) -> Result<(), AsicError> {
     if name.is_empty()
+        || name.len() > 255
         || name == "mimetype"
         || name.starts_with("META-INF/")
         || name.starts_with('/')
+        || name.contains(['\\', '\0'])
         || name.split('/').any(|p| p == ".." || p.is_empty())
     {
         return Err(AsicError::Invalid(format!(

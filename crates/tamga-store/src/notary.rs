@@ -145,27 +145,58 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Enters a notarised act: the contract moves to `notarised` (if still at `version`) and
-    /// the act takes the next number of `year`, in one transaction. Returns the number, or
-    /// `None` when the contract changed meanwhile.
-    #[allow(clippy::too_many_arguments)]
+    /// Replaces only a contract's record (not its document) if it is still at `version`;
+    /// `false` when someone else changed it first.
+    pub async fn notary_contract_set_record(
+        &self,
+        id: &str,
+        version: i64,
+        record: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE notary_contracts SET record = $3, version = version + 1, updated_at_ms = $4 \
+             WHERE contract_id = $1 AND version = $2",
+        )
+        .bind(id.to_owned())
+        .bind(version)
+        .bind(record.to_owned())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Enters a notarised act: it takes the next number of `act.year`, and the contract moves
+    /// to `notarised` (if still at `version`) with `document` and the record `record(number)`
+    /// writes, in one transaction. Returns the number, or `None` when the contract changed
+    /// meanwhile.
     pub async fn notary_register_act(
         &self,
         contract_id: &str,
         version: i64,
-        record: &str,
+        record: &(dyn Fn(&str) -> String + Sync),
         document: &[u8],
-        year: i64,
         act: &RegisterRow,
     ) -> Result<Option<String>, StoreError> {
+        let year = act.year;
         let mut tx = self.begin_write().await?;
+        let seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM notary_register WHERE year = $1")
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let number = format!("{year}/{seq:06}");
         let n = sqlx::query(
             "UPDATE notary_contracts SET status = 'notarised', record = $3, document = $4, \
              version = version + 1, updated_at_ms = $5 WHERE contract_id = $1 AND version = $2",
         )
         .bind(contract_id.to_owned())
         .bind(version)
-        .bind(record.to_owned())
+        .bind(record(&number))
         .bind(document.to_vec())
         .bind(now_ms())
         .execute(&mut *tx)
@@ -174,13 +205,6 @@ impl Store {
         if n != 1 {
             return Ok(None);
         }
-        let seq: i64 =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM notary_register WHERE year = $1")
-                .bind(year)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-        let number = format!("{year}/{seq:06}");
         sqlx::query(
             "INSERT INTO notary_register (register_number, year, seq, contract_id, sha256, \
              verification_code, ledger_log, ledger_index, salt, notarised_at_ms, public_record) \

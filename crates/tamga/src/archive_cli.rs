@@ -140,6 +140,30 @@ fn media_type_of(file: &std::path::Path) -> &'static str {
     }
 }
 
+/// Saves `/archive/api/documents/{id}/{what}` to `out`.
+async fn download(
+    http: &reqwest::Client,
+    url: &str,
+    id: &str,
+    what: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let u = format!(
+        "{}/archive/api/documents/{id}/{what}",
+        url.trim_end_matches('/')
+    );
+    let r = http
+        .get(&u)
+        .bearer_auth(token()?)
+        .send()
+        .await
+        .with_context(|| u.clone())?;
+    let bytes = check(r, &u).await?.bytes().await?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{} ({} bytes)", out.display(), bytes.len());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs a `tamga archive` command.
 pub async fn run(cmd: ArchiveCommand) -> anyhow::Result<ExitCode> {
     let http = reqwest::Client::new();
@@ -183,28 +207,10 @@ pub async fn run(cmd: ArchiveCommand) -> anyhow::Result<ExitCode> {
             println!("{}", check(r, &u).await?.text().await?);
             Ok(ExitCode::SUCCESS)
         }
-        ArchiveCommand::Export { url, id, out } | ArchiveCommand::Copy { url, id, out } => {
-            let what = if out.extension().is_some_and(|e| e == "pdf") {
-                "copy"
-            } else {
-                "package"
-            };
-            let u = format!(
-                "{}/archive/api/documents/{id}/{what}",
-                url.trim_end_matches('/')
-            );
-            let r = http
-                .get(&u)
-                .bearer_auth(token()?)
-                .send()
-                .await
-                .with_context(|| u.clone())?;
-            let bytes = check(r, &u).await?.bytes().await?;
-            std::fs::write(&out, &bytes)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            println!("{} ({} bytes)", out.display(), bytes.len());
-            Ok(ExitCode::SUCCESS)
+        ArchiveCommand::Export { url, id, out } => {
+            download(&http, &url, &id, "package", &out).await
         }
+        ArchiveCommand::Copy { url, id, out } => download(&http, &url, &id, "copy", &out).await,
         ArchiveCommand::Dispose { url, id, reason } => {
             let u = format!(
                 "{}/archive/api/documents/{id}/disposal",

@@ -185,13 +185,9 @@ async fn commit_contract(
         return Ok(v);
     }
     let pdf = std::fs::read(data.join("documents/sale-contract.signed.pdf"))?;
-    let mut salt = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| anyhow::anyhow!("no randomness"))?;
-    let doc_hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &pdf);
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(&salt);
-    ctx.update(doc_hash.as_ref());
-    let commitment = ctx.finish().as_ref().to_vec();
+    let salt =
+        tamga_ledger::commitment::fresh_salt().map_err(|_| anyhow::anyhow!("no randomness"))?;
+    let commitment = tamga_ledger::commitment::salted_document(&salt, &pdf).to_vec();
     let index = notary.append(commitment.clone()).await?;
     write_atomically(
         &data.join("documents/sale-contract.salt"),

@@ -192,18 +192,19 @@ pub async fn run(cmd: NotaryCommand) -> anyhow::Result<ExitCode> {
             });
             let b64 = base64::engine::general_purpose::STANDARD;
             let mut body = body;
-            match &file[..] {
-                [one] if read(one)?.starts_with(b"%PDF-") => {
-                    body["pdf_base64"] = b64.encode(read(one)?).into();
+            let contents = file.iter().map(read).collect::<anyhow::Result<Vec<_>>>()?;
+            match &contents[..] {
+                [one] if one.starts_with(b"%PDF-") => {
+                    body["pdf_base64"] = b64.encode(one).into();
                 }
-                files => {
+                _ => {
                     let mut list = Vec::new();
-                    for f in files {
+                    for (f, data) in file.iter().zip(&contents) {
                         let name = f
                             .file_name()
                             .and_then(|n| n.to_str())
                             .context("a file needs a UTF-8 name")?;
-                        list.push(json!({ "name": name, "content_base64": b64.encode(read(f)?) }));
+                        list.push(json!({ "name": name, "content_base64": b64.encode(data) }));
                     }
                     body["files"] = list.into();
                 }

@@ -14,17 +14,7 @@ use serde_json::Value;
 use support::exchange::start_demo;
 
 fn tamga(dir: &Path, token: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tamga"))
-        .args(args)
-        .current_dir(dir)
-        .env("TAMGA_ARCHIVE_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::run_tamga(dir, &[("TAMGA_ARCHIVE_TOKEN", token)], args)
 }
 
 fn rezip(src: &Path, dst: &Path, f: impl Fn(&mut Vec<tamga_sign::zip::Entry>)) {

@@ -17,17 +17,10 @@ use support::exchange::start_demo;
 const PIN: &str = "246810";
 
 fn tamga(dir: &Path, token: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tamga"))
-        .args(args)
-        .current_dir(dir)
-        .env("TAMGA_NOTARY_TOKEN", token)
-        .env("TAMGA_PIN", PIN)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    support::run_tamga(
+        dir,
+        &[("TAMGA_NOTARY_TOKEN", token), ("TAMGA_PIN", PIN)],
+        args,
     )
 }
 
