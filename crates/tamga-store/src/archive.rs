@@ -83,51 +83,39 @@ fn row(r: &sqlx::any::AnyRow) -> Result<ArchivedRow, StoreError> {
 }
 
 impl Store {
-    /// Records documents and their contents in one transaction: all or none (multi-row
-    /// statements, as the exchange's records).
+    /// Records documents and their contents in one transaction: all or none.
     pub async fn archive_insert_many(
         &self,
         docs: &[(ArchivedRow, Vec<u8>)],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut at = 0;
-        while at < docs.len() {
-            let n = crate::insert_shape(docs.len() - at);
-            let chunk = &docs[at..at + n];
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::multi_row_insert_sql(
+        for (d, content) in docs {
+            sqlx::query(
                 "INSERT INTO archive_documents (document_id, sha256, size_bytes, file_name, \
                  media_type, title, creator, classification, retention_until_ms, ingested_at_ms, \
-                 ledger_log, ledger_index, salt)",
-                13,
-                n,
-            )));
-            for (d, _) in chunk {
-                q = q
-                    .bind(d.document_id.clone())
-                    .bind(d.sha256.clone())
-                    .bind(d.size_bytes)
-                    .bind(d.file_name.clone())
-                    .bind(d.media_type.clone())
-                    .bind(d.title.clone())
-                    .bind(d.creator.clone())
-                    .bind(d.classification.clone())
-                    .bind(d.retention_until_ms)
-                    .bind(d.ingested_at_ms)
-                    .bind(d.ledger_log.clone())
-                    .bind(d.ledger_index)
-                    .bind(d.salt.clone());
-            }
-            q.execute(&mut *tx).await?;
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(crate::multi_row_insert_sql(
-                "INSERT INTO archive_contents (document_id, content)",
-                2,
-                n,
-            )));
-            for (d, content) in chunk {
-                q = q.bind(d.document_id.clone()).bind(content.clone());
-            }
-            q.execute(&mut *tx).await?;
-            at += n;
+                 ledger_log, ledger_index, salt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(d.document_id.clone())
+            .bind(d.sha256.clone())
+            .bind(d.size_bytes)
+            .bind(d.file_name.clone())
+            .bind(d.media_type.clone())
+            .bind(d.title.clone())
+            .bind(d.creator.clone())
+            .bind(d.classification.clone())
+            .bind(d.retention_until_ms)
+            .bind(d.ingested_at_ms)
+            .bind(d.ledger_log.clone())
+            .bind(d.ledger_index)
+            .bind(d.salt.clone())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO archive_contents (document_id, content) VALUES ($1, $2)")
+                .bind(d.document_id.clone())
+                .bind(content.clone())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

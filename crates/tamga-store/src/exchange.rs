@@ -100,12 +100,27 @@ const RECORD_COLUMNS: &str = "seq, side, at_ms, record, record_hash, subject, ac
 /// Bound values per inserted record.
 const RECORD_INSERT_COLUMNS: usize = 13;
 
+/// Rows per insert statement, largest first.
+const RECORD_SHAPES: [usize; 4] = [64, 16, 4, 1];
+
 fn record_insert_sql(rows: usize) -> String {
-    crate::multi_row_insert_sql(
-        "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash, access_commitment)",
-        RECORD_INSERT_COLUMNS,
-        rows,
-    )
+    let mut sql = String::from(
+        "INSERT INTO exchange_records (gateway, seq, x_road_id, side, client, service, status, at_ms, subject, disclose_after_ms, record, record_hash, access_commitment) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..RECORD_INSERT_COLUMNS {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", i * RECORD_INSERT_COLUMNS + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 impl Store {
@@ -188,7 +203,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut at = 0;
         while at < rows.len() {
-            let n = crate::insert_shape(rows.len() - at);
+            let n = RECORD_SHAPES
+                .iter()
+                .copied()
+                .find(|s| *s <= rows.len() - at)
+                .unwrap_or(1);
             let sql = record_insert_sql(n);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (i, r) in rows[at..at + n].iter().enumerate() {

@@ -245,35 +245,3 @@ pub fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
-
-/// Rows per multi-row insert statement, largest first: a batch costs a handful of statements
-/// (each shape prepared once and cached) rather than one per row.
-pub(crate) const INSERT_SHAPES: [usize; 4] = [64, 16, 4, 1];
-
-/// The largest shape that fits `remaining` rows.
-pub(crate) fn insert_shape(remaining: usize) -> usize {
-    INSERT_SHAPES
-        .iter()
-        .copied()
-        .find(|s| *s <= remaining)
-        .unwrap_or(1)
-}
-
-/// `<head> VALUES ($1, …), (…)` for `rows` rows of `columns` bound values each.
-pub(crate) fn multi_row_insert_sql(head: &str, columns: usize, rows: usize) -> String {
-    let mut sql = format!("{head} VALUES ");
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", i * columns + c + 1));
-        }
-        sql.push(')');
-    }
-    sql
-}
